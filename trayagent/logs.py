@@ -1,0 +1,90 @@
+"""Logging set-up: a daily rotating file, and stderr when run from a terminal.
+
+Called once on the main thread before any other thread starts. Every line
+names its thread (``MainThread`` for the tray, ``pcsc-monitor``,
+``ws-server``, ``card-read-N``) because the agent's work is spread across
+them.
+"""
+
+import logging
+import logging.handlers
+import re
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s [%(threadName)s] %(name)s: %(message)s"
+
+# Days of old log files kept beside the current one.
+LOG_BACKUP_DAYS = 14
+
+# Thirteen digits in a row look like a citizen ID. No code path logs one;
+# this filter is a second line of defence that masks any that slips through.
+_CITIZEN_ID_PATTERN = re.compile(r"(?<!\d)\d{13}(?!\d)")
+
+
+class PersonalDataFilter(logging.Filter):
+    """Mask anything shaped like a citizen ID in a record's final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = _CITIZEN_ID_PATTERN.sub(_mask_match, message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        return True
+
+
+def mask_citizen_id(citizen_id: str) -> str:
+    """Return a citizen ID with every digit but the first and last hidden."""
+    if len(citizen_id) < 3:
+        return "*" * len(citizen_id)
+    return citizen_id[0] + "*" * (len(citizen_id) - 2) + citizen_id[-1]
+
+
+def setup_logging(level: str, directory: Path, to_stderr: bool | None = None) -> Path:
+    """Send log records to ``directory/trayagent.log`` and, if wanted, stderr.
+
+    :param level: a level name such as ``"INFO"`` or ``"DEBUG"``.
+    :param to_stderr: ``None`` logs to stderr only when it is a terminal.
+    :returns: the path of the current log file.
+    :raises OSError: the log folder cannot be created.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "trayagent.log"
+    formatter = logging.Formatter(LOG_FORMAT)
+    personal_data_filter = PersonalDataFilter()
+
+    file_handler = logging.handlers.TimedRotatingFileHandler(
+        path, when="midnight", backupCount=LOG_BACKUP_DAYS, encoding="utf-8"
+    )
+    handlers: list[logging.Handler] = [file_handler]
+    if to_stderr is None:
+        to_stderr = sys.stderr is not None and sys.stderr.isatty()
+    if to_stderr and sys.stderr is not None:
+        handlers.append(logging.StreamHandler(sys.stderr))
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(personal_data_filter)
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+
+    # aiohttp's access log records paths and query strings; the server logs
+    # requests in its own format instead.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if root.level <= logging.DEBUG:
+        logger.warning(
+            "Debug logging is on: APDU commands and status words are logged "
+            "(never card data); switch it off when done"
+        )
+    return path
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    return mask_citizen_id(match.group(0))

@@ -1,0 +1,145 @@
+"""The settings file: load, validate and save atomically.
+
+Settings are read once at start-up and written whenever the tray or a
+client changes one. Any thread may call these functions; the app serialises
+writes through the event loop thread.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# Below the ephemeral port ranges of Linux (32768-60999) and Windows
+# (49152-65535), so an outgoing connection never holds it by chance, and
+# apart from the ports other Thai ID card agents use (9898 and 8000-8999).
+DEFAULT_PORT = 17432
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The user's choices.
+
+    :param auto_read: read a card as soon as it is inserted.
+    :param include_photo: read the photo and send ``card.photo``.
+    :param port: the TCP port the server listens on, on loopback only.
+    :param extra: keys this version does not know, kept so that a file
+        written by a newer version survives a round trip.
+    """
+
+    auto_read: bool = True
+    include_photo: bool = True
+    port: int = DEFAULT_PORT
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """Return a copy with the given fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+_FIELD_TYPES: dict[str, type] = {"auto_read": bool, "include_photo": bool, "port": int}
+
+
+def load_settings(path: Path) -> Settings:
+    """Read the settings file, falling back to defaults where it is unusable.
+
+    A missing file gives the defaults. A file that is not a JSON object is
+    moved aside (``settings.json.corrupt-<time>``) and the defaults are used.
+    A known key with a value of the wrong type or range falls back to its
+    default and is logged; the file itself is then left alone until the next
+    save rewrites it.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as error:
+        logger.warning("Cannot read settings file %s (%s); using defaults", path, error)
+        return Settings()
+
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        _move_aside(path, f"not valid JSON ({error})")
+        return Settings()
+    if not isinstance(data, dict):
+        _move_aside(path, "not a JSON object")
+        return Settings()
+    return _settings_from_dict(data, path)
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write the settings file atomically.
+
+    The content goes to a temporary file in the same folder, which is
+    flushed to disk and then renamed over the old file, so a crash or a full
+    disk leaves either the old file or the new one, never half of one.
+
+    :raises OSError: the folder cannot be created or written.
+    """
+    data = dict(settings.extra)
+    for name in _FIELD_TYPES:
+        data[name] = getattr(settings, name)
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=path.name + ".", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _settings_from_dict(data: dict[str, Any], path: Path) -> Settings:
+    values: dict[str, Any] = {}
+    for name, expected in _FIELD_TYPES.items():
+        if name not in data:
+            continue
+        value = data[name]
+        # bool is a subclass of int, so `true` must not pass as a port.
+        valid = type(value) is expected
+        if name == "port" and valid:
+            valid = 1 <= value <= 65535
+        if valid:
+            values[name] = value
+        else:
+            logger.warning(
+                "Settings file %s: invalid value for %r; using the default", path, name
+            )
+    extra = {key: value for key, value in data.items() if key not in _FIELD_TYPES}
+    return Settings(extra=extra, **values)
+
+
+def _move_aside(path: Path, reason: str) -> None:
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        os.replace(path, target)
+    except OSError as error:
+        logger.warning(
+            "Settings file %s is %s and cannot be moved aside (%s); using defaults",
+            path,
+            reason,
+            error,
+        )
+        return
+    logger.warning(
+        "Settings file %s is %s; moved it to %s and using defaults",
+        path,
+        reason,
+        target,
+    )
