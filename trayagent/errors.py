@@ -1,0 +1,57 @@
+"""The stable error codes clients receive, each with its fixed message.
+
+Clients get these codes and messages, never the text of an exception or a
+traceback; those go to the log. A message says what happened and what the
+person at the desk can do, and never contains card data.
+"""
+
+from typing import Final
+
+ERROR_MESSAGES: Final[dict[str, str]] = {
+    # Card and reader
+    "NOT_THAI_ID_CARD": "The card in the reader is not a Thai national ID card.",
+    "CARD_UNRESPONSIVE": (
+        "The card does not answer. Check that it is inserted the right way "
+        "round, chip first and facing up, then insert it again."
+    ),
+    "CARD_REMOVED": (
+        "The card was removed before it was read. Insert it again and leave "
+        "it in until the data appears."
+    ),
+    "READ_FAILED": "The card could not be read. Remove it and insert it again.",
+    "READ_TIMEOUT": "Reading the card took too long. Remove it and insert it again.",
+    "PHOTO_INVALID": "The photo on the card is not a valid JPEG image.",
+    "NO_CARD": "There is no card in the reader.",
+    "NO_READER": "No card reader is connected.",
+    "UNKNOWN_READER": "There is no card reader with that name.",
+    "READER_REQUIRED": (
+        "More than one reader holds a card; name the reader in the request."
+    ),
+    # PC/SC service
+    "SERVICE_UNAVAILABLE": (
+        "The smart card service is not running. Connect a card reader, or "
+        "start the service (pcscd on Linux, Smart Card on Windows)."
+    ),
+    "SERVICE_NO_ACCESS": (
+        "The smart card service refused access to this user. Ask the "
+        "administrator to allow smart card access."
+    ),
+    # Requests
+    "FORBIDDEN_HOST": (
+        "The request's Host header is not a loopback name of the agent; "
+        "connect to 127.0.0.1, [::1] or localhost."
+    ),
+    "FORBIDDEN_ORIGIN": "This web site is not allowed to use the card reader agent.",
+    # Client messages
+    "INVALID_JSON": "The message is not valid JSON.",
+    "INVALID_MESSAGE": "The message is not a JSON object with a valid 'type'.",
+    "UNKNOWN_TYPE": "The message type is not known.",
+    "BINARY_FRAME": "Binary frames are not accepted; send JSON text.",
+    "MESSAGE_TOO_LARGE": "The message is larger than the limit of 64 KiB.",
+    "INTERNAL_ERROR": "The agent hit an internal error; the log has the details.",
+}
+
+
+def error_message(code: str) -> str:
+    """Return the fixed message for an error code, or a generic one."""
+    return ERROR_MESSAGES.get(code, ERROR_MESSAGES["INTERNAL_ERROR"])

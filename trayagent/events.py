@@ -1,0 +1,120 @@
+"""Facts the PC/SC monitor publishes to the event loop.
+
+The monitor and card-read threads create these frozen values and hand them
+to the event loop thread with ``call_soon_threadsafe``; nothing else crosses
+between the threads. ``insertion`` numbers every card insertion in the
+process, so data read from one insertion can never be mistaken for the next.
+"""
+
+from dataclasses import dataclass, field
+
+from .card.model import PersonalData, Photo
+from .status import ServiceState
+
+
+@dataclass(frozen=True)
+class ServiceChanged:
+    """The PC/SC service became reachable, unreachable or refused access."""
+
+    state: ServiceState
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class ReaderAdded:
+    """A reader appeared in the PC/SC reader list."""
+
+    reader: str
+
+
+@dataclass(frozen=True)
+class ReaderRemoved:
+    """A reader left the PC/SC reader list."""
+
+    reader: str
+
+
+@dataclass(frozen=True)
+class CardInserted:
+    """A card that answers with an ATR arrived in a reader."""
+
+    reader: str
+    insertion: int
+    atr: bytes
+
+
+@dataclass(frozen=True)
+class CardMute:
+    """A card arrived in a reader but gave no ATR."""
+
+    reader: str
+    insertion: int
+
+
+@dataclass(frozen=True)
+class ReadStarted:
+    """The agent began to read the card of an insertion."""
+
+    reader: str
+    insertion: int
+
+
+@dataclass(frozen=True)
+class CardRead:
+    """The text fields of a card were read and decoded."""
+
+    reader: str
+    insertion: int
+    personal: PersonalData = field(repr=False)
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PhotoRead:
+    """The photo of a card was read; ``photo`` is ``None`` when it was invalid."""
+
+    reader: str
+    insertion: int
+    photo: Photo | None = field(repr=False)
+    seconds: float
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class CardReadFailed:
+    """Reading the card of an insertion failed with a stable error code."""
+
+    reader: str
+    insertion: int
+    code: str
+
+
+@dataclass(frozen=True)
+class ReadFinished:
+    """A read of an insertion ended, successfully or not."""
+
+    reader: str
+    insertion: int
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    """The card of an insertion left its reader."""
+
+    reader: str
+    insertion: int
+
+
+MonitorEvent = (
+    ServiceChanged
+    | ReaderAdded
+    | ReaderRemoved
+    | CardInserted
+    | CardMute
+    | ReadStarted
+    | CardRead
+    | PhotoRead
+    | CardReadFailed
+    | ReadFinished
+    | CardRemoved
+)

@@ -1,0 +1,409 @@
+"""The PC/SC monitor thread and the card-read threads it starts.
+
+The ``pcsc-monitor`` thread owns one PC/SC context and blocks in
+``SCardGetStatusChange`` with an infinite timeout over every reader plus the
+``\\\\?PnP?\\Notification`` pseudo-reader, so cards and readers are seen
+without polling. Each read runs on a ``card-read-N`` thread of its own with
+its own context, so a slow card in one reader never delays the events of
+another. Events reach the event loop through the ``publish`` callable, which
+must be safe to call from any thread.
+"""
+
+import concurrent.futures
+import dataclasses
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from smartcard import scard
+
+from ..card.errors import CardError
+from ..card.model import PersonalData, Photo
+from ..card.reader import read_card
+from ..events import (
+    CardInserted,
+    CardMute,
+    CardRead,
+    CardReadFailed,
+    CardRemoved,
+    MonitorEvent,
+    PhotoRead,
+    ReaderAdded,
+    ReaderRemoved,
+    ReadFinished,
+    ReadStarted,
+    ServiceChanged,
+)
+from ..status import ServiceState
+from . import scard as pcsc
+from .connection import PcscCardConnection
+from .scard import PcscError, ReaderEvent
+
+logger = logging.getLogger(__name__)
+
+# Waits between attempts to reach a missing PC/SC service, in seconds.
+SERVICE_RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
+
+# Where the service has no PnP pseudo-reader (macOS), the wait ends after
+# this many milliseconds only to list the readers again.
+PNP_FALLBACK_TIMEOUT_MS = 2000
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a read fetches and how long it may take."""
+
+    auto_read: bool = True
+    include_photo: bool = True
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    """How a read ended: ``code`` is ``None`` on success."""
+
+    reader: str
+    code: str | None = None
+
+
+@dataclass
+class _Slot:
+    """What the monitor knows about one reader; used under the monitor's lock."""
+
+    state: int = scard.SCARD_STATE_UNAWARE
+    insertion: int | None = None
+    counter: int = 0
+    mute: bool = False  # the card gave no ATR
+    job: concurrent.futures.Future[ReadOutcome] | None = None
+
+
+class Monitor:
+    """Watch every PC/SC reader and read Thai ID cards as they arrive.
+
+    :param publish: receives every :data:`~trayagent.events.MonitorEvent`;
+        called on the monitor and card-read threads.
+    :param options: returns the current read options; called on the
+        monitor thread at each insertion and on the calling thread of
+        :meth:`request_read`.
+    """
+
+    def __init__(
+        self,
+        publish: Callable[[MonitorEvent], None],
+        options: Callable[[], ReadOptions],
+    ) -> None:
+        self._publish = publish
+        self._options = options
+        self._lock = threading.Lock()
+        self._slots: dict[str, _Slot] = {}
+        self._insertions = itertools.count(1)
+        self._stopping = threading.Event()
+        self._context: int | None = None
+        self._service: tuple[ServiceState, str | None] | None = None
+        self._read_threads: set[threading.Thread] = set()
+        self._thread = threading.Thread(target=self._run, name="pcsc-monitor")
+
+    def start(self) -> None:
+        """Start the monitor thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Wake the blocked wait with ``SCardCancel`` and join every thread.
+
+        Reads in progress stop at their next APDU.
+        """
+        self._stopping.set()
+        with self._lock:
+            if self._context is not None:
+                pcsc.cancel(self._context)
+        deadline = time.monotonic() + timeout
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        with self._lock:
+            threads = list(self._read_threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            logger.warning("The PC/SC monitor did not stop within %.1f s", timeout)
+
+    def request_read(self, reader: str) -> concurrent.futures.Future[ReadOutcome]:
+        """Read the card in ``reader`` now, or join the read already running.
+
+        Safe to call from any thread. The future ends with a
+        :class:`ReadOutcome`; its ``code`` is ``NO_CARD``, ``UNKNOWN_READER``
+        or ``CARD_UNRESPONSIVE`` when no read could start.
+        """
+        with self._lock:
+            slot = self._slots.get(reader)
+            if slot is None:
+                return _finished(ReadOutcome(reader, "UNKNOWN_READER"))
+            if slot.insertion is None:
+                return _finished(ReadOutcome(reader, "NO_CARD"))
+            if slot.mute:
+                return _finished(ReadOutcome(reader, "CARD_UNRESPONSIVE"))
+            return self._start_read(reader, slot)
+
+    def readers_with_card(self) -> list[str]:
+        """Return the readers that hold a card that answers, in list order."""
+        with self._lock:
+            return [
+                name
+                for name, slot in self._slots.items()
+                if slot.insertion is not None and not slot.mute
+            ]
+
+    # The monitor thread
+
+    def _run(self) -> None:
+        delays = itertools.chain(SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1]))
+        while not self._stopping.is_set():
+            try:
+                self._watch()
+                delays = itertools.chain(SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1]))
+            except PcscError as error:
+                self._on_service_error(error)
+            except Exception:
+                logger.exception("The PC/SC monitor hit an unexpected error; going on")
+                self._drop_context()
+            if not self._stopping.is_set() and self._context is None:
+                self._stopping.wait(next(delays))
+        self._drop_context()
+        logger.info("PC/SC monitor stopped")
+
+    def _watch(self) -> None:
+        """Establish a context and wait for changes until it fails or we stop."""
+        context = pcsc.establish_context()
+        with self._lock:
+            self._context = context
+        if self._stopping.is_set():
+            return
+        pnp_state = scard.SCARD_STATE_UNAWARE
+        pnp_supported = True
+        self._set_service(ServiceState.AVAILABLE, None)
+        while not self._stopping.is_set():
+            readers = pcsc.list_readers(context)
+            self._sync_readers(readers)
+            states = [(name, self._slots[name].state) for name in readers]
+            if pnp_supported:
+                states.append((pcsc.PNP_NOTIFICATION, pnp_state))
+                timeout = scard.INFINITE
+            else:
+                timeout = PNP_FALLBACK_TIMEOUT_MS
+            try:
+                events = pcsc.get_status_change(context, timeout, states)
+            except PcscError as error:
+                if error.result == scard.SCARD_E_CANCELLED:
+                    return
+                if error.result == scard.SCARD_E_TIMEOUT:
+                    continue
+                if error.result == scard.SCARD_E_UNKNOWN_READER:
+                    continue  # a reader left between the list and the wait
+                raise
+            for event in events:
+                if event.reader == pcsc.PNP_NOTIFICATION:
+                    if event.state & scard.SCARD_STATE_UNKNOWN:
+                        logger.info(
+                            "This PC/SC service has no reader notifications; "
+                            "listing readers every %d ms instead",
+                            PNP_FALLBACK_TIMEOUT_MS,
+                        )
+                        pnp_supported = False
+                    pnp_state = event.state
+                else:
+                    self._on_reader_event(event)
+
+    def _sync_readers(self, readers: list[str]) -> None:
+        added = [name for name in readers if name not in self._slots]
+        removed = [name for name in self._slots if name not in readers]
+        for name in removed:
+            self._forget_reader(name)
+        for name in added:
+            with self._lock:
+                self._slots[name] = _Slot()
+            logger.info("Reader attached: %s", name)
+            self._publish(ReaderAdded(name))
+
+    def _forget_reader(self, name: str) -> None:
+        with self._lock:
+            slot = self._slots.pop(name)
+        if slot.insertion is not None:
+            self._publish(CardRemoved(name, slot.insertion))
+        logger.info("Reader detached: %s", name)
+        self._publish(ReaderRemoved(name))
+
+    def _on_reader_event(self, event: ReaderEvent) -> None:
+        with self._lock:
+            slot = self._slots.get(event.reader)
+        if slot is None or pcsc.is_gone(event):
+            return
+        first_look = slot.state == scard.SCARD_STATE_UNAWARE
+        # The counter changes on every insertion and removal, so a card swapped
+        # for another between two waits, even one with the same ATR, ends the
+        # old insertion here although the reader never looked empty.
+        ended = slot.insertion is not None and (
+            not pcsc.is_present(event) or event.counter != slot.counter
+        )
+        if ended:
+            self._end_insertion(event.reader, slot)
+        if pcsc.is_present(event) and (ended or slot.insertion is None):
+            self._begin_insertion(event, slot, first_look)
+        slot.state = event.state
+
+    def _end_insertion(self, reader: str, slot: _Slot) -> None:
+        insertion = slot.insertion
+        assert insertion is not None
+        with self._lock:
+            slot.insertion = None
+            slot.job = None
+            slot.mute = False
+        logger.info("Card removed from %s", reader)
+        self._publish(CardRemoved(reader, insertion))
+
+    def _begin_insertion(self, event: ReaderEvent, slot: _Slot, first_look: bool) -> None:
+        insertion = next(self._insertions)
+        mute = pcsc.is_mute(event)
+        with self._lock:
+            slot.insertion = insertion
+            slot.counter = event.counter
+            slot.mute = mute
+        if mute:
+            if first_look:
+                # A slot that is already occupied by a mute card when the agent
+                # starts is almost always a SAM slot; it is not a patient's card.
+                logger.info("Ignoring %s: it holds a card with no ATR (a SAM slot?)", event.reader)
+                return
+            logger.warning("Card in %s does not answer (no ATR)", event.reader)
+            self._publish(CardMute(event.reader, insertion))
+            return
+        logger.info("Card inserted in %s, ATR %s", event.reader, event.atr.hex(" ").upper())
+        self._publish(CardInserted(event.reader, insertion, event.atr))
+        if self._options().auto_read:
+            with self._lock:
+                self._start_read(event.reader, slot)
+
+    def _on_service_error(self, error: PcscError) -> None:
+        self._drop_context()
+        with self._lock:
+            names = list(self._slots)
+        for name in names:
+            self._forget_reader(name)
+        if error.result == scard.SCARD_E_NO_ACCESS:
+            self._set_service(ServiceState.NO_ACCESS, "SERVICE_NO_ACCESS", error)
+        else:
+            self._set_service(ServiceState.UNAVAILABLE, "SERVICE_UNAVAILABLE", error)
+
+    def _set_service(
+        self, state: ServiceState, code: str | None, error: PcscError | None = None
+    ) -> None:
+        if self._service == (state, code):
+            return
+        self._service = (state, code)
+        if state is ServiceState.AVAILABLE:
+            logger.info("PC/SC service available")
+        else:
+            logger.warning("PC/SC service %s: %s; retrying with backoff", state.value, error)
+        self._publish(ServiceChanged(state, code))
+
+    def _drop_context(self) -> None:
+        with self._lock:
+            context, self._context = self._context, None
+        if context is not None:
+            pcsc.release_context(context)
+
+    # Card reads
+
+    def _start_read(
+        self, reader: str, slot: _Slot
+    ) -> concurrent.futures.Future[ReadOutcome]:
+        """Start a read of the slot's insertion unless one runs; call under the lock."""
+        if slot.job is not None and not slot.job.done():
+            return slot.job
+        insertion = slot.insertion
+        assert insertion is not None
+        future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
+        slot.job = future
+        job = _ReadJob(reader, insertion, slot.counter, self._options(), self._publish, self._stopping)
+        thread = threading.Thread(
+            target=self._run_job, args=(job, future), name=f"card-read-{insertion}"
+        )
+        self._read_threads.add(thread)
+        thread.start()
+        return future
+
+    def _run_job(self, job: "_ReadJob", future: concurrent.futures.Future[ReadOutcome]) -> None:
+        try:
+            future.set_result(job.run())
+        except BaseException as error:  # the future must always end
+            future.set_exception(error)
+            raise
+        finally:
+            with self._lock:
+                self._read_threads.discard(threading.current_thread())
+
+
+@dataclasses.dataclass
+class _ReadJob:
+    """One read of one insertion, run on its own ``card-read-N`` thread."""
+
+    reader: str
+    insertion: int
+    counter: int
+    options: ReadOptions
+    publish: Callable[[MonitorEvent], None]
+    cancelled: threading.Event
+
+    def run(self) -> ReadOutcome:
+        self.publish(ReadStarted(self.reader, self.insertion))
+        started = time.monotonic()
+        connection = PcscCardConnection(self.reader, self.counter, self.cancelled)
+        try:
+            connection.open()
+            result = read_card(
+                connection,
+                include_photo=self.options.include_photo,
+                on_personal=lambda personal: self._on_personal(personal, started),
+                timeout=self.options.timeout,
+            )
+        except CardError as error:
+            logger.warning(
+                "Reading the card in %s failed: %s (%s)",
+                self.reader,
+                error.code,
+                type(error).__name__,
+            )
+            logger.debug("Read failure detail: %s", error)
+            outcome = ReadOutcome(self.reader, error.code)
+        except Exception:
+            logger.exception("Reading the card in %s failed unexpectedly", self.reader)
+            outcome = ReadOutcome(self.reader, "READ_FAILED")
+        else:
+            outcome = ReadOutcome(self.reader)
+            if self.options.include_photo:
+                self._publish_photo(result.photo, started)
+        finally:
+            connection.close()
+
+        if outcome.code is not None:
+            self.publish(CardReadFailed(self.reader, self.insertion, outcome.code))
+        self.publish(ReadFinished(self.reader, self.insertion))
+        return outcome
+
+    def _publish_photo(self, photo: Photo | None, started: float) -> None:
+        seconds = time.monotonic() - started
+        error_code = None if photo is not None and photo.data_url else "PHOTO_INVALID"
+        self.publish(PhotoRead(self.reader, self.insertion, photo, seconds, error_code))
+        logger.info("Photo read from %s in %.2f s", self.reader, seconds)
+
+    def _on_personal(self, personal: PersonalData, started: float) -> None:
+        seconds = time.monotonic() - started
+        logger.info("Card read from %s in %.2f s", self.reader, seconds)
+        self.publish(CardRead(self.reader, self.insertion, personal, seconds))
+
+
+def _finished(outcome: ReadOutcome) -> concurrent.futures.Future[ReadOutcome]:
+    future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
+    future.set_result(outcome)
+    return future
