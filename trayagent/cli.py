@@ -1,0 +1,104 @@
+"""The ``trayagent`` command line.
+
+Runs on the main thread: parses arguments, sets up logging, loads settings
+and starts the agent.
+"""
+
+import argparse
+import logging
+import sys
+
+from . import __version__, paths
+from .settings import DEFAULT_PORT, load_settings
+
+logger = logging.getLogger(__name__)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``trayagent`` command."""
+    parser = argparse.ArgumentParser(
+        prog="trayagent",
+        description=(
+            "Read Thai national ID cards from PC/SC readers and serve them to "
+            "web apps on this PC over a WebSocket on 127.0.0.1."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"trayagent {__version__}")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="run the server and the card monitor without a tray icon",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        help=f"TCP port on 127.0.0.1 and ::1 (default: the saved setting, else {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--no-photo",
+        action="store_true",
+        help="do not read the photo or send card.photo, for this run",
+    )
+    auto_read = parser.add_mutually_exclusive_group()
+    auto_read.add_argument(
+        "--auto-read",
+        dest="auto_read",
+        action="store_true",
+        default=None,
+        help="read each card as soon as it is inserted, for this run",
+    )
+    auto_read.add_argument(
+        "--no-auto-read",
+        dest="auto_read",
+        action="store_false",
+        help="read a card only when a client asks, for this run",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        type=str.upper,
+        default="INFO",
+        help="lowest level written to the log (default: INFO)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    arguments = build_parser().parse_args(argv)
+
+    from .logs import setup_logging
+
+    try:
+        log_file = setup_logging(arguments.log_level, paths.log_dir())
+    except OSError as error:
+        print(f"trayagent: cannot write logs to {paths.log_dir()}: {error}", file=sys.stderr)
+        return 1
+
+    settings_file = paths.settings_path()
+    saved = load_settings(settings_file)
+    settings = saved
+    if arguments.port is not None:
+        settings = settings.replace(port=arguments.port)
+    if arguments.no_photo:
+        settings = settings.replace(include_photo=False)
+    if arguments.auto_read is not None:
+        settings = settings.replace(auto_read=arguments.auto_read)
+    logger.info("Logging to %s", log_file)
+
+    from .app import Agent, RunOptions
+
+    agent = Agent(saved, settings, settings_file, RunOptions(headless=arguments.headless))
+    return agent.run()
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: use 1 to 65535")
+    return port

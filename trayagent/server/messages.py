@@ -1,0 +1,45 @@
+"""Builders for the JSON messages the server sends.
+
+Every message is a JSON object with ``type`` and ``time`` (ISO 8601 with the
+local offset), plus ``reader`` where a reader is concerned. The shapes are
+the public protocol; ``trayagent/schemas/`` holds a JSON Schema for each.
+"""
+
+import datetime
+import json
+from typing import Any
+
+from ..errors import error_message
+
+PROTOCOL_VERSION = 1
+
+Message = dict[str, Any]
+
+
+def now() -> str:
+    """Return the current time as ISO 8601 with milliseconds and offset."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def message(kind: str, **fields: Any) -> Message:
+    """Return a message of type ``kind`` stamped with the current time."""
+    body: Message = {"type": kind, "time": now()}
+    body.update((name, value) for name, value in fields.items() if value is not None)
+    return body
+
+
+def error(kind: str, code: str, **fields: Any) -> Message:
+    """Return an ``error`` or ``card.error`` message with the code's message."""
+    return message(kind, code=code, message=error_message(code), **fields)
+
+
+def encode(body: Message) -> str:
+    """Encode a message once for every client it goes to."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def with_id(body: Message, request_id: Any) -> Message:
+    """Return a copy of a message that answers the request ``request_id``."""
+    if request_id is None:
+        return body
+    return {**body, "id": request_id}
