@@ -57,7 +57,7 @@ def load_settings(path: Path) -> Settings:
     save rewrites it.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Settings()
     except OSError as error:
@@ -65,8 +65,8 @@ def load_settings(path: Path) -> Settings:
         return Settings()
 
     try:
-        data = json.loads(text)
-    except ValueError as error:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as error:  # UnicodeDecodeError is a ValueError too
         _move_aside(path, f"not valid JSON ({error})")
         return Settings()
     if not isinstance(data, dict):
