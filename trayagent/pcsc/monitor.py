@@ -393,7 +393,7 @@ class _ReadJob:
 
     def _publish_photo(self, photo: Photo | None, started: float) -> None:
         seconds = time.monotonic() - started
-        error_code = None if photo is not None and photo.data_url else "PHOTO_INVALID"
+        error_code = None if photo is not None and photo.jpeg else "PHOTO_INVALID"
         self.publish(PhotoRead(self.reader, self.insertion, photo, seconds, error_code))
         logger.info("Photo read from %s in %.2f s", self.reader, seconds)
 

@@ -1,0 +1,122 @@
+"""The hub's card cache and fan-out, driven with monitor events directly."""
+
+import json
+
+import pytest
+
+from trayagent import events
+from trayagent.card.model import Photo
+from trayagent.server.hub import Hub
+from trayagent.status import ReaderState, ServiceState
+
+READER = "Reader A"
+
+
+class RecordingClient:
+    """Stands in for a WebSocket client: the hub only calls ``send``."""
+
+    def __init__(self, include_photo: bool = True) -> None:
+        self.include_photo = include_photo
+        self.sent: list[dict] = []
+
+    def send(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    def types(self) -> list[str]:
+        return [message["type"] for message in self.sent]
+
+
+class FakePersonal:
+    """Stands in for PersonalData, whose only use here is ``to_json``."""
+
+    def __init__(self, citizen_id: str) -> None:
+        self.citizen_id = citizen_id
+
+    def to_json(self) -> dict:
+        return {"citizen_id": self.citizen_id}
+
+
+@pytest.fixture
+def hub():
+    hub = Hub()
+    hub.handle(events.ServiceChanged(ServiceState.AVAILABLE))
+    hub.handle(events.ReaderAdded(READER))
+    return hub
+
+
+def insert_and_read(hub, insertion, citizen_id):
+    hub.handle(events.CardInserted(READER, insertion, b"\x3b\x78"))
+    hub.handle(events.ReadStarted(READER, insertion))
+    hub.handle(events.CardRead(READER, insertion, FakePersonal(citizen_id), 0.2))
+
+
+def test_read_is_cached_until_removal(hub):
+    insert_and_read(hub, 1, "1101700203450")
+    assert hub.present_card(READER).card["card"]["citizen_id"] == "1101700203450"
+    hub.handle(events.CardRemoved(READER, 1))
+    assert hub.present_card(READER) is None
+    assert hub.readers[READER].state is ReaderState.EMPTY
+
+
+def test_stale_read_of_ended_insertion_is_dropped(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b"))
+    hub.handle(events.ReadStarted(READER, 1))
+    hub.handle(events.CardRemoved(READER, 1))
+    hub.handle(events.CardInserted(READER, 2, b"\x3b"))
+    hub.handle(events.CardRead(READER, 1, FakePersonal("1101700203450"), 0.2))
+    assert "card.read" not in client.types()
+    assert hub.present_card(READER) is None
+
+
+def test_removal_during_read_sends_error_then_removed(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b"))
+    hub.handle(events.ReadStarted(READER, 1))
+    hub.handle(events.CardRemoved(READER, 1))
+    hub.handle(events.CardReadFailed(READER, 1, "CARD_REMOVED"))
+    assert client.types() == ["card.inserted", "card.error", "card.removed"]
+    assert client.sent[1]["code"] == "CARD_REMOVED"
+
+
+def test_photo_skipped_for_client_without_photo(hub):
+    with_photo, without_photo = RecordingClient(), RecordingClient(include_photo=False)
+    hub.add_client(with_photo)
+    hub.add_client(without_photo)
+    insert_and_read(hub, 1, "1101700203450")
+    hub.handle(events.PhotoRead(READER, 1, Photo(b"\xff\xd8\xff\xd9", True), 0.9))
+    assert "card.photo" in with_photo.types()
+    assert "card.photo" not in without_photo.types()
+    assert hub.cards_for(without_photo)[0]["photo"] is None
+    assert hub.cards_for(with_photo)[0]["photo"]["size"] == 4
+
+
+def test_requester_gets_its_id(hub):
+    requester, other = RecordingClient(), RecordingClient()
+    hub.add_client(requester)
+    hub.add_client(other)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b"))
+    hub.add_request(READER, requester, "r1")
+    hub.handle(events.ReadStarted(READER, 1))
+    hub.handle(events.CardRead(READER, 1, FakePersonal("1101700203450"), 0.2))
+    assert requester.sent[-1]["id"] == "r1"
+    assert "id" not in other.sent[-1]
+
+
+def test_no_readers_is_its_own_service_state(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.ReaderRemoved(READER))
+    assert client.sent[-1]["type"] == "service"
+    assert client.sent[-1]["state"] == "no_readers"
+    assert client.sent[-1]["code"] == "NO_READER"
+
+
+def test_failing_handler_does_not_raise(hub, caplog):
+    hub.handle(events.CardRead(READER, 99, None, 0.1))
+    hub.handle(events.CardInserted(READER, 3, b"\x3b"))
+    hub.handle(events.ReadStarted(READER, 3))
+    hub.handle(events.CardRead(READER, 3, None, 0.1))  # to_json fails on None
+    assert "Handling CardRead failed" in caplog.text
