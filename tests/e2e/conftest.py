@@ -1,0 +1,47 @@
+"""Fixtures that start the agent against the session's pcscd."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from trayagent.simcard import PEOPLE
+
+from .support import AgentProcess
+
+
+def personal_strings() -> list[str]:
+    """Return every personal value of the fictional people, as logs could show it."""
+    values = []
+    for person in PEOPLE.values():
+        values.append(person.citizen_id)
+        for name in (person.name_th, person.name_en):
+            values.extend(part for part in name.split("#") if len(part) > 3)
+        values.extend(part for part in person.address.split("#")[:2] if len(part) > 3)
+        values.append(person.birth_date)
+    return values
+
+
+def assert_no_personal_data(text: str) -> None:
+    """Fail if any fictional person's details appear in ``text``."""
+    leaked = [value for value in personal_strings() if value in text]
+    assert leaked == [], f"personal data in the log: {len(leaked)} values"
+
+
+@pytest.fixture
+def start_agent(tmp_path: Path, pcsc_stack: object) -> Iterator[Callable[..., AgentProcess]]:
+    """Start agents with extra arguments; stop them and check their logs at the end."""
+    agents: list[AgentProcess] = []
+
+    def start(*args: str, port: int | None = None) -> AgentProcess:
+        agent = AgentProcess(tmp_path / f"agent{len(agents)}", *args, port=port)
+        agents.append(agent)
+        return agent.start()
+
+    yield start
+    for agent in agents:
+        status = agent.stop()
+        assert status == 0, agent.output()
+        assert "Traceback" not in agent.log_text()
+        assert_no_personal_data(agent.log_text())
+        assert_no_personal_data(agent.output())
