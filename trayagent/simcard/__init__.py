@@ -1,0 +1,36 @@
+"""A simulated Thai national ID card for tests, served to pcscd through vpcd.
+
+The card (:class:`SimulatedCard`) responds to APDUs from a file image of one of
+the fictional people in :mod:`trayagent.simcard.people`;
+:class:`VpcdSlot` connects it to a slot of the vsmartcard ``vpcd`` reader
+driver. ``python -m trayagent.simcard`` does both from the command line.
+Nothing in the agent itself imports this package.
+"""
+
+from trayagent.simcard.applet import (
+    PERSONAL_APPLET_AID,
+    SECOND_APPLET_AID,
+    Exchange,
+    SimulatedCard,
+)
+from trayagent.simcard.image import FIELDS, build_file, encode_person
+from trayagent.simcard.people import PEOPLE, Person
+from trayagent.simcard.profiles import PROFILES, Profile, get_profile
+from trayagent.simcard.vpcd import VpcdError, VpcdSlot
+
+__all__ = [
+    "FIELDS",
+    "PEOPLE",
+    "PERSONAL_APPLET_AID",
+    "PROFILES",
+    "SECOND_APPLET_AID",
+    "Exchange",
+    "Person",
+    "Profile",
+    "SimulatedCard",
+    "VpcdError",
+    "VpcdSlot",
+    "build_file",
+    "encode_person",
+    "get_profile",
+]
