@@ -4,6 +4,8 @@ Each class carries a stable ``code`` that clients receive. Messages name
 fields, commands and status words, never the content of a personal field.
 """
 
+from trayagent.card.sw import describe_sw
+
 
 class CardError(Exception):
     """Base class for failures of a card operation."""
@@ -21,7 +23,7 @@ class ApduError(CardError):
     def __init__(self, sw: int, what: str) -> None:
         self.sw = sw
         self.what = what
-        super().__init__(f"{what} failed: SW=0x{sw:04X}")
+        super().__init__(f"{what} failed: {describe_sw(sw)}")
 
 
 class NotThaiIdCardError(CardError):
