@@ -36,6 +36,13 @@ _TRANSIENT = frozenset(
 _REMOVED = frozenset({scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD})
 _UNRESPONSIVE = frozenset({scard.SCARD_W_UNRESPONSIVE_CARD})
 
+# Milliseconds a reconnect first waits for the reader to report a removal.
+# A card pulled out mid-read makes the next exchange fail before the service
+# reports the removal: at once with a USB reader, after up to 400 ms with
+# pcsc-lite's polled drivers. Waiting for that change, rather than retrying
+# at once, turns the failure into CARD_REMOVED instead of a spent retry.
+REMOVAL_WAIT_MS = 500
+
 
 class ServiceLostError(CardError):
     """The PC/SC service stopped while the card was being read."""
@@ -109,7 +116,12 @@ class PcscCardConnection:
         return data, sw
 
     def reconnect(self) -> None:
-        """Reconnect in shared mode after a reset, leaving the card powered."""
+        """Reconnect in shared mode after a reset, leaving the card powered.
+
+        :raises CardRemovedError: the reader reports the card removed or
+            replaced, now or within ``REMOVAL_WAIT_MS``.
+        """
+        self._wait_for_removal()
         if self._card is None:
             self._connect()
             return
@@ -159,6 +171,19 @@ class PcscCardConnection:
         if self._card is not None:
             scard.SCardDisconnect(self._card, scard.SCARD_LEAVE_CARD)
             self._card = None
+
+    def _wait_for_removal(self) -> None:
+        """Block until the reader's state changes, or ``REMOVAL_WAIT_MS`` passes."""
+        try:
+            event = pcsc.read_state(self._context, self.reader)
+            if pcsc.is_present(event) and event.counter == self._counter:
+                pcsc.get_status_change(
+                    self._context, REMOVAL_WAIT_MS, [(self.reader, event.state)]
+                )
+        except PcscError as error:
+            if error.result != scard.SCARD_E_TIMEOUT:
+                raise self._convert(error) from error
+        self._require_same_insertion()
 
     def _require_same_insertion(self) -> None:
         if not self._same_insertion():

@@ -51,6 +51,9 @@ SERVICE_RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
 # this many milliseconds only to list the readers again.
 PNP_FALLBACK_TIMEOUT_MS = 2000
 
+# Seconds between two SCardCancel calls while the monitor is stopping.
+STOP_CANCEL_INTERVAL = 0.05
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -116,12 +119,15 @@ class Monitor:
         Reads in progress stop at their next APDU.
         """
         self._stopping.set()
-        with self._lock:
-            if self._context is not None:
-                pcsc.cancel(self._context)
         deadline = time.monotonic() + timeout
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            # SCardCancel only wakes a wait that is already blocked. The
+            # monitor may be between two waits, about to block again, so
+            # cancel until the thread has seen the stop flag and left.
+            with self._lock:
+                if self._context is not None:
+                    pcsc.cancel(self._context)
+            self._thread.join(STOP_CANCEL_INTERVAL)
         with self._lock:
             threads = list(self._read_threads)
         for thread in threads:
