@@ -56,6 +56,9 @@ def test_corrupt_file_is_moved_aside(tmp_path, caplog, content):
         ("port", 0),
         ("port", 70000),
         ("port", "17432"),
+        ("read_timeout", 0.5),
+        ("read_timeout", "10"),
+        ("read_timeout", False),
     ],
 )
 def test_invalid_value_falls_back_to_default(tmp_path, caplog, key, value):
@@ -66,6 +69,14 @@ def test_invalid_value_falls_back_to_default(tmp_path, caplog, key, value):
     assert getattr(settings, key) == getattr(Settings(), key)
     assert repr(key) in caplog.text
     assert path.exists()
+
+
+def test_read_timeout_accepts_whole_and_fractional_seconds(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"read_timeout": 2}')
+    assert load_settings(path).read_timeout == 2
+    path.write_text('{"read_timeout": 2.5}')
+    assert load_settings(path).read_timeout == 2.5
 
 
 def test_default_port():

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, paths
-from .pcsc.monitor import Monitor, ReadOptions
+from .pcsc.monitor import Monitor
+from .reading import ReadOptions
 from .server.app import ServerConfig, announce_settings, create_app
 from .server.hub import Hub
 from .server.thread import PortInUseError, ServerThread
@@ -85,7 +86,7 @@ class Agent:
         except PortInUseError as error:
             logger.error(
                 "%s. Stop the program that uses it, or start trayagent with "
-                "--port N (or set \"port\" in %s).",
+                '--port N (or set "port" in %s).',
                 error.strerror,
                 self._settings_file,
             )
@@ -136,7 +137,7 @@ class Agent:
         open_folder(str(paths.log_dir()))
 
     def copy_ws_url(self) -> None:
-        """Copy the WebSocket address, or open the test page where no clipboard exists."""
+        """Copy the WebSocket address, or open the test page if there is no clipboard."""
         from .tray.desktop import copy_to_clipboard, find_clipboard_command
 
         command = find_clipboard_command()
@@ -164,7 +165,9 @@ class Agent:
     # Internals
 
     def _make_app(self) -> Any:
-        config = ServerConfig(port=self._settings.port)
+        config = ServerConfig(
+            port=self._settings.port, read_timeout=self._settings.read_timeout
+        )
         app = create_app(self.hub, self.monitor, config)
         announce_settings(app, self._client_settings())
         return app
@@ -174,7 +177,11 @@ class Agent:
 
     def _read_options(self) -> ReadOptions:
         settings = self._settings
-        return ReadOptions(auto_read=settings.auto_read, include_photo=settings.include_photo)
+        return ReadOptions(
+            auto_read=settings.auto_read,
+            include_photo=settings.include_photo,
+            timeout=settings.read_timeout,
+        )
 
     def _client_settings(self) -> dict[str, bool]:
         return {

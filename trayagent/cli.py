@@ -25,7 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
             "web apps on this PC over a WebSocket on 127.0.0.1."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"trayagent {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"trayagent {__version__}"
+    )
     parser.add_argument(
         "--headless",
         action="store_true",
@@ -34,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=_port,
-        help=f"TCP port on 127.0.0.1 and ::1 (default: the saved setting, else {DEFAULT_PORT})",
+        help=(
+            "TCP port on 127.0.0.1 and ::1 "
+            f"(default: the saved setting, else {DEFAULT_PORT})"
+        ),
     )
     parser.add_argument(
         "--no-photo",
@@ -74,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log_file = setup_logging(arguments.log_level, paths.log_dir())
     except OSError as error:
-        print(f"trayagent: cannot write logs to {paths.log_dir()}: {error}", file=sys.stderr)
+        print(
+            f"trayagent: cannot write logs to {paths.log_dir()}: {error}",
+            file=sys.stderr,
+        )
         return 1
 
     settings_file = paths.settings_path()
@@ -90,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import Agent, RunOptions
 
-    agent = Agent(saved, settings, settings_file, RunOptions(headless=arguments.headless))
+    agent = Agent(
+        saved, settings, settings_file, RunOptions(headless=arguments.headless)
+    )
     return agent.run()
 
 
@@ -98,7 +108,9 @@ def _port(text: str) -> int:
     try:
         port = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
+        raise argparse.ArgumentTypeError(
+            f"invalid port {text!r}: not a number"
+        ) from None
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"invalid port {port}: use 1 to 65535")
     return port

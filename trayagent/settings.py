@@ -30,6 +30,8 @@ class Settings:
     :param auto_read: read a card as soon as it is inserted.
     :param include_photo: read the photo and send ``card.photo``.
     :param port: the TCP port the server listens on, on loopback only.
+    :param read_timeout: seconds one card read may take before it ends
+        with ``READ_TIMEOUT``; 1 to 60.
     :param extra: keys this version does not know, kept so that a file
         written by a newer version survives a round trip.
     """
@@ -37,6 +39,7 @@ class Settings:
     auto_read: bool = True
     include_photo: bool = True
     port: int = DEFAULT_PORT
+    read_timeout: float = 10.0
     extra: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
     def replace(self, **changes: Any) -> "Settings":
@@ -44,7 +47,13 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_FIELD_TYPES: dict[str, type] = {"auto_read": bool, "include_photo": bool, "port": int}
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "auto_read": (bool,),
+    "include_photo": (bool,),
+    "port": (int,),
+    "read_timeout": (int, float),
+}
+_RANGES: dict[str, tuple[float, float]] = {"port": (1, 65535), "read_timeout": (1, 60)}
 
 
 def load_settings(path: Path) -> Settings:
@@ -111,9 +120,10 @@ def _settings_from_dict(data: dict[str, Any], path: Path) -> Settings:
             continue
         value = data[name]
         # bool is a subclass of int, so `true` must not pass as a port.
-        valid = type(value) is expected
-        if name == "port" and valid:
-            valid = 1 <= value <= 65535
+        valid = type(value) in expected
+        if valid and name in _RANGES:
+            low, high = _RANGES[name]
+            valid = low <= value <= high
         if valid:
             values[name] = value
         else:

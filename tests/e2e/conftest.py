@@ -1,5 +1,6 @@
 """Fixtures that start the agent against the session's pcscd."""
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -8,7 +9,6 @@ import pytest
 from trayagent.simcard import PEOPLE
 
 from .support import AgentProcess
-
 
 # Words of the test readers' names, which logs rightly contain.
 READER_WORDS = {"Test", "Reader"}
@@ -21,7 +21,9 @@ def personal_strings() -> list[str]:
         values.append(person.citizen_id)
         for name in (person.name_th, person.name_en):
             values.extend(
-                part for part in name.split("#") if len(part) > 3 and part not in READER_WORDS
+                part
+                for part in name.split("#")
+                if len(part) > 3 and part not in READER_WORDS
             )
         values.extend(part for part in person.address.split("#")[:2] if len(part) > 3)
         values.append(person.birth_date)
@@ -35,12 +37,19 @@ def assert_no_personal_data(text: str) -> None:
 
 
 @pytest.fixture
-def start_agent(tmp_path: Path, pcsc_stack: object) -> Iterator[Callable[..., AgentProcess]]:
+def start_agent(
+    tmp_path: Path, pcsc_stack: object
+) -> Iterator[Callable[..., AgentProcess]]:
     """Start agents with extra arguments; stop them and check their logs at the end."""
     agents: list[AgentProcess] = []
 
-    def start(*args: str, port: int | None = None) -> AgentProcess:
+    def start(
+        *args: str, port: int | None = None, settings: dict | None = None
+    ) -> AgentProcess:
         agent = AgentProcess(tmp_path / f"agent{len(agents)}", *args, port=port)
+        if settings is not None:
+            agent.config_dir.mkdir(parents=True, exist_ok=True)
+            (agent.config_dir / "settings.json").write_text(json.dumps(settings))
         agents.append(agent)
         return agent.start()
 

@@ -85,8 +85,13 @@ class AgentProcess:
         """Start the agent and wait until ``/api/status`` answers."""
         self.home.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "trayagent",
-            "--headless", "--port", str(self.port), *self.args,
+            sys.executable,
+            "-m",
+            "trayagent",
+            "--headless",
+            "--port",
+            str(self.port),
+            *self.args,
         ]
         output = self.output_path.open("wb")
         self.process = subprocess.Popen(
@@ -183,16 +188,18 @@ class WsClient:
             while True:
                 remaining = deadline - asyncio.get_running_loop().time()
                 if remaining <= 0:
-                    raise asyncio.TimeoutError
+                    raise TimeoutError
                 message = await self.receive(remaining)
                 if message["type"] == kind and all(
                     message.get(name) == value for name, value in fields.items()
                 ):
                     return message
                 skipped.append(message)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             seen = [m["type"] for m in skipped]
-            raise AssertionError(f"no {kind} {fields} within {timeout} s; got {seen}") from None
+            raise AssertionError(
+                f"no {kind} {fields} within {timeout} s; got {seen}"
+            ) from None
         finally:
             self._unread = skipped + self._unread
 

@@ -1,15 +1,15 @@
 """End-to-end reading: pcscd + vpcd + the simulated card + the agent + WebSockets."""
 
-import asyncio
 import base64
 import collections
+import threading
 
 import aiohttp
 import pytest
+from pcsc_stack import wait_for_empty
+from smartcard import scard
 
-from pcsc_stack import wait_for_card, wait_for_empty
 from trayagent.simcard import PEOPLE, SimulatedCard
-from trayagent.simcard.profiles import get_profile
 
 from .support import WsClient, run
 
@@ -26,7 +26,7 @@ def photo_bytes(message: dict) -> bytes:
     prefix = "data:image/jpeg;base64,"
     data_url = message["photo"]["data_url"]
     assert data_url.startswith(prefix)
-    return base64.b64decode(data_url[len(prefix):])
+    return base64.b64decode(data_url[len(prefix) :])
 
 
 def assert_nothing_read_twice(apdu_log: list[str]) -> None:
@@ -287,7 +287,8 @@ def test_no_photo_option(start_agent, slot0):
     client, card = run(scenario())
     assert "card.photo" not in client.types()
     photo_reads = [
-        apdu for apdu in card.apdu_log
+        apdu
+        for apdu in card.apdu_log
         if apdu.startswith("80B0") and 0x017B <= int(apdu[4:8], 16) < 0x1579
     ]
     assert photo_reads == []
@@ -403,7 +404,9 @@ def test_rebinding_host_is_rejected(start_agent):
             statuses = []
             for path in ("/api/card", "/api/status", "/ws", "/"):
                 headers = {"Host": f"evil.example:{agent.port}"}
-                async with session.get(f"{agent.base_url}{path}", headers=headers) as response:
+                async with session.get(
+                    f"{agent.base_url}{path}", headers=headers
+                ) as response:
                     statuses.append(response.status)
             return statuses
 
@@ -426,3 +429,77 @@ def test_debug_log_has_no_personal_data(start_agent, slot0):
     log = agent.log_text()
     assert "READ BINARY" in log or "80 B0" in log or "SW=" in log
     # start_agent checks every agent's log for the people's details at teardown.
+
+
+def test_read_timeout(start_agent, slot0):
+    agent = start_agent(settings={"read_timeout": 1})
+
+    async def scenario():
+        async with await connect(agent) as client:
+            slot0.insert(SimulatedCard(MANKHONG, "real"))
+            return await client.expect("card.error", reader=READER0)
+
+    error = run(scenario())
+    assert error["code"] == "READ_TIMEOUT"
+
+
+def test_read_request_joins_running_read(start_agent, slot0):
+    agent = start_agent("--no-auto-read")
+
+    async def scenario():
+        async with await connect(agent) as client:
+            card = SimulatedCard(JAIDEE, "real")
+            slot0.insert(card)
+            await client.expect("card.inserted", reader=READER0)
+            await client.send({"type": "read", "id": "a"})
+            await client.send({"type": "read", "id": "b"})
+            await client.expect("card.photo", reader=READER0)
+            return card
+
+    card = run(scenario())
+    assert_nothing_read_twice(card.apdu_log)
+
+
+def foreign_select(reader: str, started: threading.Event) -> None:
+    """SELECT another applet through PC/SC, as other software on the PC would."""
+    started.wait(10)
+    _result, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    try:
+        result, card, protocol = scard.SCardConnect(
+            context, reader, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0
+        )
+        assert result == scard.SCARD_S_SUCCESS, scard.SCardGetErrorMessage(result)
+        select_nhso = list(bytes.fromhex("00A4040008A000000054480083"))
+        result, _response = scard.SCardTransmit(card, protocol, select_nhso)
+        assert result == scard.SCARD_S_SUCCESS, scard.SCardGetErrorMessage(result)
+        scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+def test_foreign_select_from_another_program(start_agent, slot0):
+    agent = start_agent()
+    started = threading.Event()
+    other_program = threading.Thread(target=foreign_select, args=(READER0, started))
+    other_program.start()
+
+    def on_command(apdu: str) -> None:
+        if apdu.startswith("80B0000402"):  # the first READ BINARY, citizen ID
+            started.set()
+
+    async def scenario():
+        async with await connect(agent) as client:
+            card = SimulatedCard(JAIDEE, "real", on_command=on_command)
+            slot0.insert(card)
+            read = await client.expect("card.read", reader=READER0)
+            photo = await client.expect("card.photo", reader=READER0)
+            return card, read, photo
+
+    try:
+        card, read, photo = run(scenario())
+    finally:
+        started.set()
+        other_program.join(10)
+    assert read["card"]["citizen_id"] == JAIDEE.citizen_id
+    assert photo_bytes(photo) == JAIDEE.photo
+    assert "00A4040008A000000054480083" in card.apdu_log

@@ -13,14 +13,15 @@ READER = "Reader A"
 
 
 class RecordingClient:
-    """Stands in for a WebSocket client: the hub only calls ``send``."""
+    """Stands in for a WebSocket client: the hub only calls ``deliver``."""
 
     def __init__(self, include_photo: bool = True) -> None:
         self.include_photo = include_photo
         self.sent: list[dict] = []
 
-    def send(self, text: str) -> None:
-        self.sent.append(json.loads(text))
+    def deliver(self, body: dict, text: str) -> None:
+        assert json.loads(text) == body
+        self.sent.append(body)
 
     def types(self) -> list[str]:
         return [message["type"] for message in self.sent]

@@ -10,7 +10,6 @@ must be safe to call from any thread.
 """
 
 import concurrent.futures
-import dataclasses
 import itertools
 import logging
 import threading
@@ -20,23 +19,16 @@ from dataclasses import dataclass
 
 from smartcard import scard
 
-from ..card.errors import CardError
-from ..card.model import PersonalData, Photo
-from ..card.reader import read_card
 from ..events import (
     CardInserted,
     CardMute,
-    CardRead,
-    CardReadFailed,
     CardRemoved,
     MonitorEvent,
-    PhotoRead,
     ReaderAdded,
     ReaderRemoved,
-    ReadFinished,
-    ReadStarted,
     ServiceChanged,
 )
+from ..reading import ReadJob, ReadOptions, ReadOutcome
 from ..status import ServiceState
 from . import scard as pcsc
 from .connection import PcscCardConnection
@@ -53,23 +45,6 @@ PNP_FALLBACK_TIMEOUT_MS = 2000
 
 # Seconds between two SCardCancel calls while the monitor is stopping.
 STOP_CANCEL_INTERVAL = 0.05
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """What a read fetches and how long it may take."""
-
-    auto_read: bool = True
-    include_photo: bool = True
-    timeout: float = 10.0
-
-
-@dataclass(frozen=True)
-class ReadOutcome:
-    """How a read ended: ``code`` is ``None`` on success."""
-
-    reader: str
-    code: str | None = None
 
 
 @dataclass
@@ -164,11 +139,15 @@ class Monitor:
     # The monitor thread
 
     def _run(self) -> None:
-        delays = itertools.chain(SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1]))
+        delays = itertools.chain(
+            SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
+        )
         while not self._stopping.is_set():
             try:
                 self._watch()
-                delays = itertools.chain(SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1]))
+                delays = itertools.chain(
+                    SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
+                )
             except PcscError as error:
                 self._on_service_error(error)
             except Exception:
@@ -268,7 +247,9 @@ class Monitor:
         logger.info("Card removed from %s", reader)
         self._publish(CardRemoved(reader, insertion))
 
-    def _begin_insertion(self, event: ReaderEvent, slot: _Slot, first_look: bool) -> None:
+    def _begin_insertion(
+        self, event: ReaderEvent, slot: _Slot, first_look: bool
+    ) -> None:
         insertion = next(self._insertions)
         mute = pcsc.is_mute(event)
         with self._lock:
@@ -279,12 +260,17 @@ class Monitor:
             if first_look:
                 # A slot that is already occupied by a mute card when the agent
                 # starts is almost always a SAM slot; it is not a patient's card.
-                logger.info("Ignoring %s: it holds a card with no ATR (a SAM slot?)", event.reader)
+                logger.info(
+                    "Ignoring %s: it holds a card with no ATR (a SAM slot?)",
+                    event.reader,
+                )
                 return
             logger.warning("Card in %s does not answer (no ATR)", event.reader)
             self._publish(CardMute(event.reader, insertion))
             return
-        logger.info("Card inserted in %s, ATR %s", event.reader, event.atr.hex(" ").upper())
+        logger.info(
+            "Card inserted in %s, ATR %s", event.reader, event.atr.hex(" ").upper()
+        )
         self._publish(CardInserted(event.reader, insertion, event.atr))
         if self._options().auto_read:
             with self._lock:
@@ -310,7 +296,9 @@ class Monitor:
         if state is ServiceState.AVAILABLE:
             logger.info("PC/SC service available")
         else:
-            logger.warning("PC/SC service %s: %s; retrying with backoff", state.value, error)
+            logger.warning(
+                "PC/SC service %s: %s; retrying with backoff", state.value, error
+            )
         self._publish(ServiceChanged(state, code))
 
     def _drop_context(self) -> None:
@@ -331,7 +319,8 @@ class Monitor:
         assert insertion is not None
         future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
         slot.job = future
-        job = _ReadJob(reader, insertion, slot.counter, self._options(), self._publish, self._stopping)
+        connection = PcscCardConnection(reader, slot.counter, self._stopping)
+        job = ReadJob(reader, insertion, connection, self._options(), self._publish)
         thread = threading.Thread(
             target=self._run_job, args=(job, future), name=f"card-read-{insertion}"
         )
@@ -339,7 +328,9 @@ class Monitor:
         thread.start()
         return future
 
-    def _run_job(self, job: "_ReadJob", future: concurrent.futures.Future[ReadOutcome]) -> None:
+    def _run_job(
+        self, job: ReadJob, future: concurrent.futures.Future[ReadOutcome]
+    ) -> None:
         try:
             future.set_result(job.run())
         except BaseException as error:  # the future must always end
@@ -348,65 +339,6 @@ class Monitor:
         finally:
             with self._lock:
                 self._read_threads.discard(threading.current_thread())
-
-
-@dataclasses.dataclass
-class _ReadJob:
-    """One read of one insertion, run on its own ``card-read-N`` thread."""
-
-    reader: str
-    insertion: int
-    counter: int
-    options: ReadOptions
-    publish: Callable[[MonitorEvent], None]
-    cancelled: threading.Event
-
-    def run(self) -> ReadOutcome:
-        self.publish(ReadStarted(self.reader, self.insertion))
-        started = time.monotonic()
-        connection = PcscCardConnection(self.reader, self.counter, self.cancelled)
-        try:
-            connection.open()
-            result = read_card(
-                connection,
-                include_photo=self.options.include_photo,
-                on_personal=lambda personal: self._on_personal(personal, started),
-                timeout=self.options.timeout,
-            )
-        except CardError as error:
-            logger.warning(
-                "Reading the card in %s failed: %s (%s)",
-                self.reader,
-                error.code,
-                type(error).__name__,
-            )
-            logger.debug("Read failure detail: %s", error)
-            outcome = ReadOutcome(self.reader, error.code)
-        except Exception:
-            logger.exception("Reading the card in %s failed unexpectedly", self.reader)
-            outcome = ReadOutcome(self.reader, "READ_FAILED")
-        else:
-            outcome = ReadOutcome(self.reader)
-            if self.options.include_photo:
-                self._publish_photo(result.photo, started)
-        finally:
-            connection.close()
-
-        if outcome.code is not None:
-            self.publish(CardReadFailed(self.reader, self.insertion, outcome.code))
-        self.publish(ReadFinished(self.reader, self.insertion))
-        return outcome
-
-    def _publish_photo(self, photo: Photo | None, started: float) -> None:
-        seconds = time.monotonic() - started
-        error_code = None if photo is not None and photo.jpeg else "PHOTO_INVALID"
-        self.publish(PhotoRead(self.reader, self.insertion, photo, seconds, error_code))
-        logger.info("Photo read from %s in %.2f s", self.reader, seconds)
-
-    def _on_personal(self, personal: PersonalData, started: float) -> None:
-        seconds = time.monotonic() - started
-        logger.info("Card read from %s in %.2f s", self.reader, seconds)
-        self.publish(CardRead(self.reader, self.insertion, personal, seconds))
 
 
 def _finished(outcome: ReadOutcome) -> concurrent.futures.Future[ReadOutcome]:

@@ -59,4 +59,8 @@ def normalize_origin(origin: str) -> str | None:
 def is_loopback_origin(origin: str) -> bool:
     """Return whether a normalized origin is an http page on this PC."""
     parts = urllib.parse.urlsplit(origin)
-    return parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
+    return parts.scheme == "http" and parts.hostname in (
+        "localhost",
+        "127.0.0.1",
+        "::1",
+    )

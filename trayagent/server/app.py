@@ -85,7 +85,9 @@ SETTINGS = web.AppKey("settings", dict)
 
 def create_app(hub: Hub, source: CardSource, config: ServerConfig) -> web.Application:
     """Build the application with its routes and access checks."""
-    app = web.Application(middlewares=[_access_middleware], client_max_size=MAX_MESSAGE_SIZE)
+    app = web.Application(
+        middlewares=[_access_middleware], client_max_size=MAX_MESSAGE_SIZE
+    )
     app[HUB] = hub
     app[SOURCE] = source
     app[CONFIG] = config
@@ -127,11 +129,15 @@ async def _access_middleware(request: web.Request, handler: Any) -> web.StreamRe
     config = request.app[CONFIG]
     host = request.headers.get("Host", "")
     if host.lower() not in access.allowed_hosts(config.port):
-        logger.warning("Rejected a request for %s with Host %r", request.path, host[:100])
+        logger.warning(
+            "Rejected a request for %s with Host %r", request.path, host[:100]
+        )
         return _error_response("FORBIDDEN_HOST", 403)
     origin = request.headers.get("Origin")
     if origin is not None and not _origin_allowed(origin, config):
-        logger.warning("Rejected a request for %s from origin %r", request.path, origin[:200])
+        logger.warning(
+            "Rejected a request for %s from origin %r", request.path, origin[:200]
+        )
         return _error_response("FORBIDDEN_ORIGIN", 403)
     return await handler(request)
 
@@ -147,7 +153,9 @@ def _origin_allowed(origin: str, config: ServerConfig) -> bool:
 
 
 async def _index(request: web.Request) -> web.StreamResponse:
-    page = resources.files("trayagent.server").joinpath("static/index.html").read_bytes()
+    page = (
+        resources.files("trayagent.server").joinpath("static/index.html").read_bytes()
+    )
     return web.Response(
         body=page,
         content_type="text/html",
@@ -188,7 +196,9 @@ async def _read(request: web.Request) -> web.StreamResponse:
         body = await request.json() if request.can_read_body else {}
     except ValueError:
         return _error_response("INVALID_JSON", 400)
-    if not isinstance(body, dict) or not isinstance(body.get("reader", ""), (str, type(None))):
+    if not isinstance(body, dict) or not isinstance(
+        body.get("reader", ""), (str, type(None))
+    ):
         return _error_response("INVALID_MESSAGE", 400)
     reader = body.get("reader")
     if reader is None:
@@ -217,7 +227,7 @@ async def _await_read(app: web.Application, reader: str) -> str | None:
     limit = app[CONFIG].read_timeout + READ_WAIT_MARGIN
     try:
         outcome = await asyncio.wait_for(asyncio.wrap_future(future), limit)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return "READ_TIMEOUT"
     # The outcome's events were scheduled on this loop before the future
     # ended; one pass of the loop lets the hub apply them.
@@ -246,11 +256,15 @@ async def _websocket(request: web.Request) -> web.StreamResponse:
             elif frame.type == WSMsgType.BINARY:
                 client.send(messages.encode(messages.error("error", "BINARY_FRAME")))
             elif frame.type == WSMsgType.ERROR:
-                logger.info("WebSocket client %s failed: %s", name, socket_response.exception())
+                logger.info(
+                    "WebSocket client %s failed: %s", name, socket_response.exception()
+                )
     finally:
         hub.remove_client(client)
         await client.close()
-        logger.info("WebSocket client disconnected: %s (%d connected)", name, len(hub.clients))
+        logger.info(
+            "WebSocket client disconnected: %s (%d connected)", name, len(hub.clients)
+        )
     return socket_response
 
 
@@ -274,7 +288,9 @@ def _handle_text(app: web.Application, client: Client, text: str) -> None:
     if not isinstance(kind, str):
         _reply_error(client, "INVALID_MESSAGE", request_id)
     elif kind == "ping":
-        client.send(messages.encode(messages.with_id(messages.message("pong"), request_id)))
+        client.send(
+            messages.encode(messages.with_id(messages.message("pong"), request_id))
+        )
     elif kind == "status":
         client.send(messages.encode(messages.with_id(hello(app, client), request_id)))
     elif kind == "read":
@@ -283,7 +299,9 @@ def _handle_text(app: web.Application, client: Client, text: str) -> None:
         _reply_error(client, "UNKNOWN_TYPE", request_id)
 
 
-def _handle_read(app: web.Application, client: Client, reader: Any, request_id: Any) -> None:
+def _handle_read(
+    app: web.Application, client: Client, reader: Any, request_id: Any
+) -> None:
     hub, source = app[HUB], app[SOURCE]
     if reader is not None and not isinstance(reader, str):
         _reply_error(client, "INVALID_MESSAGE", request_id)
@@ -308,20 +326,26 @@ def _handle_read(app: web.Application, client: Client, reader: Any, request_id: 
         task.add_done_callback(_background_tasks.discard)
 
 
-async def _report_unstarted_read(client: Client, reader: str, future: Any, request_id: Any) -> None:
+async def _report_unstarted_read(
+    client: Client, reader: str, future: Any, request_id: Any
+) -> None:
     """Tell the client when its read could not even start."""
     outcome = await asyncio.wrap_future(future)
     if outcome.code in ("NO_CARD", "UNKNOWN_READER", "CARD_UNRESPONSIVE"):
         _reply_error(client, outcome.code, request_id, reader=reader)
 
 
-def _reply_error(client: Client, code: str, request_id: Any, reader: str | None = None) -> None:
+def _reply_error(
+    client: Client, code: str, request_id: Any, reader: str | None = None
+) -> None:
     body = messages.error("error", code, reader=reader)
     client.send(messages.encode(messages.with_id(body, request_id)))
 
 
 def _valid_id(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+    return value is None or (
+        isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    )
 
 
 # Helpers
@@ -359,7 +383,9 @@ def _json_response(body: Any, status: int = 200) -> web.Response:
 
 
 def _error_response(code: str, status: int) -> web.Response:
-    return _json_response({"error": {"code": code, "message": error_message(code)}}, status)
+    return _json_response(
+        {"error": {"code": code, "message": error_message(code)}}, status
+    )
 
 
 async def _close_clients(app: web.Application) -> None:

@@ -8,6 +8,7 @@ dropped, so it never delays the others.
 
 import asyncio
 import logging
+from typing import Any
 
 from aiohttp import WSCloseCode, web
 
@@ -41,6 +42,15 @@ class Client:
         """Start the writer task on the running loop."""
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer {self.name}")
 
+    def deliver(self, body: dict[str, Any], text: str) -> None:
+        """Queue a broadcast message, given as its body and its encoded text.
+
+        A client speaking another protocol overrides this to translate
+        ``body``; this one sends ``text`` as it is, so a broadcast is
+        encoded once for all native clients.
+        """
+        self.send(text)
+
     def send(self, text: str) -> None:
         """Queue a message; drop the client if its queue is full."""
         if self.dropped:
@@ -66,7 +76,7 @@ class Client:
             text = await self._queue.get()
             try:
                 await asyncio.wait_for(self.socket.send_str(text), SEND_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 logger.warning(
                     "Dropping WebSocket client %s: a send took over %.0f s",
                     self.name,
@@ -81,5 +91,7 @@ class Client:
     def _drop(self) -> None:
         self.dropped = True
         asyncio.get_running_loop().create_task(
-            self.socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"client too slow")
+            self.socket.close(
+                code=WSCloseCode.TRY_AGAIN_LATER, message=b"client too slow"
+            )
         )

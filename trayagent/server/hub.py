@@ -164,12 +164,16 @@ class Hub:
             record.atr = b""
             record.state = ReaderState.MUTE
             record.error_code = "CARD_UNRESPONSIVE"
-            self.broadcast(messages.error("card.error", "CARD_UNRESPONSIVE", reader=event.reader))
+            self.broadcast(
+                messages.error("card.error", "CARD_UNRESPONSIVE", reader=event.reader)
+            )
             return
         record.atr = event.atr
         record.state = ReaderState.PRESENT
         record.error_code = None
-        self.broadcast(messages.message("card.inserted", reader=event.reader, atr=_hex(event.atr)))
+        self.broadcast(
+            messages.message("card.inserted", reader=event.reader, atr=_hex(event.atr))
+        )
 
     def _on_removed(self, event: events.CardRemoved) -> None:
         record = self.readers.get(event.reader)
@@ -236,17 +240,22 @@ class Hub:
         self._send_read_result(record, body, photo=False)
         record.requests.clear()
 
-    def _send_read_result(self, record: ReaderRecord, body: Message, *, photo: bool) -> None:
+    def _send_read_result(
+        self, record: ReaderRecord, body: Message, *, photo: bool
+    ) -> None:
         """Send a read's message, with the request id to each requesting client."""
-        requesters = {client: request_id for client, request_id in record.requests if client}
+        requesters = {
+            client: request_id for client, request_id in record.requests if client
+        }
         text = messages.encode(body)
         for client in list(self.clients):
             if photo and not client.include_photo:
                 continue
             if client in requesters:
-                client.send(messages.encode(messages.with_id(body, requesters[client])))
+                answer = messages.with_id(body, requesters[client])
+                client.deliver(answer, messages.encode(answer))
             else:
-                client.send(text)
+                client.deliver(body, text)
 
     # Clients
 
@@ -258,7 +267,9 @@ class Hub:
         """Forget a client and any read requests it made."""
         self.clients.discard(client)
         for record in self.readers.values():
-            record.requests = [entry for entry in record.requests if entry[0] is not client]
+            record.requests = [
+                entry for entry in record.requests if entry[0] is not client
+            ]
 
     def broadcast(self, body: Message) -> None:
         """Encode a message once and queue it to every client."""
@@ -266,7 +277,7 @@ class Hub:
             return
         text = messages.encode(body)
         for client in list(self.clients):
-            client.send(text)
+            client.deliver(body, text)
 
     def add_request(self, reader: str, client: Client | None, request_id: Any) -> None:
         """Remember that ``client`` waits for the read of ``reader``'s card."""
@@ -277,4 +288,3 @@ class Hub:
 
 def _hex(data: bytes | None) -> str | None:
     return data.hex(" ").upper() if data is not None else None
-

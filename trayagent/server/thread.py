@@ -29,7 +29,9 @@ class PortInUseError(OSError):
 
     def __init__(self, port: int) -> None:
         self.port = port
-        super().__init__(errno.EADDRINUSE, f"Port {port} on 127.0.0.1 is already in use")
+        super().__init__(
+            errno.EADDRINUSE, f"Port {port} on 127.0.0.1 is already in use"
+        )
 
 
 class ServerThread:
@@ -90,7 +92,7 @@ class ServerThread:
         asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(self._listen())
-        except BaseException as error:
+        except Exception as error:  # noqa: BLE001 - start() re-raises it
             self._start_error = error
             self._ready.set()
             self.loop.run_until_complete(self._cleanup())

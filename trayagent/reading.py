@@ -1,0 +1,120 @@
+"""One read of one card insertion, and the events it publishes.
+
+Runs on a ``card-read-N`` thread that the card source (the PC/SC monitor or
+the simulated reader) starts for the read. The job opens the connection it
+is given, runs the card layer's reading sequence, and publishes
+``ReadStarted``, ``CardRead``, ``PhotoRead``, ``CardReadFailed`` and
+``ReadFinished`` in that order.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .card.connection import CardConnection
+from .card.errors import CardError
+from .card.model import PersonalData, Photo
+from .card.reader import read_card
+from .events import (
+    CardRead,
+    CardReadFailed,
+    MonitorEvent,
+    PhotoRead,
+    ReadFinished,
+    ReadStarted,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a read fetches and how long it may take."""
+
+    auto_read: bool = True
+    include_photo: bool = True
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    """How a read ended: ``code`` is ``None`` on success."""
+
+    reader: str
+    code: str | None = None
+
+
+class OpenableConnection(CardConnection, Protocol):
+    """A card connection that the read job opens first and closes last."""
+
+    def open(self) -> None:
+        """Connect to the card; raises ``CardError`` subclasses."""
+        ...
+
+    def close(self) -> None:
+        """Disconnect, leaving the card powered; never raises."""
+        ...
+
+
+@dataclass
+class ReadJob:
+    """A read of one insertion.
+
+    :param connection: the card's connection, not yet opened.
+    :param publish: receives the events; called on the job's thread.
+    """
+
+    reader: str
+    insertion: int
+    connection: OpenableConnection
+    options: ReadOptions
+    publish: Callable[[MonitorEvent], None]
+
+    def run(self) -> ReadOutcome:
+        """Read the card and publish what happens; never raises ``CardError``."""
+        self.publish(ReadStarted(self.reader, self.insertion))
+        started = time.monotonic()
+        try:
+            self.connection.open()
+            result = read_card(
+                self.connection,
+                include_photo=self.options.include_photo,
+                on_personal=lambda personal: self._on_personal(personal, started),
+                timeout=self.options.timeout,
+            )
+        except CardError as error:
+            logger.warning(
+                "Reading the card in %s failed: %s (%s)",
+                self.reader,
+                error.code,
+                type(error).__name__,
+            )
+            logger.debug("Read failure detail: %s", error)
+            outcome = ReadOutcome(self.reader, error.code)
+        except Exception:
+            logger.exception("Reading the card in %s failed unexpectedly", self.reader)
+            outcome = ReadOutcome(self.reader, "READ_FAILED")
+        else:
+            outcome = ReadOutcome(self.reader)
+            if self.options.include_photo:
+                self._publish_photo(result.photo, started)
+        finally:
+            self.connection.close()
+
+        if outcome.code is not None:
+            self.publish(CardReadFailed(self.reader, self.insertion, outcome.code))
+        self.publish(ReadFinished(self.reader, self.insertion))
+        return outcome
+
+    def _on_personal(self, personal: PersonalData, started: float) -> None:
+        seconds = time.monotonic() - started
+        logger.info("Card read from %s in %.2f s", self.reader, seconds)
+        self.publish(CardRead(self.reader, self.insertion, personal, seconds))
+
+    def _publish_photo(self, photo: Photo | None, started: float) -> None:
+        seconds = time.monotonic() - started
+        error_code = None if photo is not None and photo.jpeg else "PHOTO_INVALID"
+        self.publish(PhotoRead(self.reader, self.insertion, photo, seconds, error_code))
+        logger.info("Photo read from %s in %.2f s", self.reader, seconds)
