@@ -137,7 +137,7 @@ class Agent:
         open_folder(str(paths.log_dir()))
 
     def copy_ws_url(self) -> None:
-        """Copy the WebSocket address, or open the test page if there is no clipboard."""
+        """Copy the WebSocket address, or open the test page without a clipboard."""
         from .tray.desktop import copy_to_clipboard, find_clipboard_command
 
         command = find_clipboard_command()
