@@ -6,9 +6,9 @@ import threading
 
 import aiohttp
 import pytest
-from pcsc_stack import wait_for_empty
 from smartcard import scard
 
+from pcsc_stack import wait_for_empty
 from trayagent.simcard import PEOPLE, SimulatedCard
 
 from .support import WsClient, run
