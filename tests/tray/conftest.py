@@ -1,0 +1,10 @@
+"""Fixtures for the tray tests."""
+
+import pytest
+
+from .support import RecordingController
+
+
+@pytest.fixture
+def controller() -> RecordingController:
+    return RecordingController()

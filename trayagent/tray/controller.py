@@ -1,0 +1,67 @@
+"""The interface the tray menu drives, implemented by the application.
+
+The tray calls these methods on its own thread (the main thread on macOS and
+Windows, the toolkit thread on Linux). Each must return quickly: hand the
+work to the event loop and return.
+"""
+
+from typing import Protocol
+
+
+class TrayUnavailable(Exception):
+    """No tray icon can be shown here; the agent goes on without one.
+
+    The message is a plain reason for the log, for example that no display
+    is set or that pystray has no backend for this desktop.
+    """
+
+
+class TrayController(Protocol):
+    """The application methods that the tray menu calls."""
+
+    @property
+    def version(self) -> str:
+        """The agent's version, shown under "About"."""
+        ...
+
+    def set_auto_read(self, enabled: bool) -> None:
+        """Turn reading a card as soon as it is inserted on or off."""
+        ...
+
+    def set_include_photo(self, enabled: bool) -> None:
+        """Turn sending the card photo to clients on or off."""
+        ...
+
+    def read_now(self, reader: str | None) -> None:
+        """Read the card in ``reader`` (a PC/SC reader name), or in any reader."""
+        ...
+
+    def open_test_page(self) -> None:
+        """Open the agent's test page in the default browser."""
+        ...
+
+    def open_log_folder(self) -> None:
+        """Open the log folder in the file manager."""
+        ...
+
+    def copy_ws_url(self) -> None:
+        """Put the WebSocket address on the clipboard."""
+        ...
+
+    def quit(self) -> None:
+        """Stop the agent; the application then calls ``tray.stop()``."""
+        ...
+
+
+# The methods a menu item may name as its action.
+CONTROLLER_ACTIONS = frozenset(
+    {
+        "set_auto_read",
+        "set_include_photo",
+        "read_now",
+        "open_test_page",
+        "open_log_folder",
+        "copy_ws_url",
+        "quit",
+    }
+)
