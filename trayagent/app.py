@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, paths
+from .origins import normalize_origin
 from .pcsc.monitor import Monitor
 from .reading import ReadOptions
+from .server.access import SETTINGS_PATH, OriginPolicy
 from .server.app import ServerConfig, announce_settings, create_app
 from .server.hub import Hub
 from .server.thread import PortInUseError, ServerThread
+from .server.websocket import allow_origin as allow_held_origin
+from .server.websocket import block_origin as block_held_origin
 from .settings import Settings, save_settings
 from .status import AgentStatus
 
@@ -65,6 +69,12 @@ class Agent:
         self._stopping = threading.Event()
         self._tray: Any = None
         self.hub = Hub(on_change=self._status_changed)
+        self._policy = OriginPolicy(
+            settings.allowed_origins,
+            settings.blocked_origins,
+            interactive=False,
+            on_pending=self._on_pending_origin,
+        )
         self.server = ServerThread(self._make_app, settings.port)
         self.monitor = Monitor(self._publish, self._read_options)
 
@@ -144,6 +154,18 @@ class Agent:
         if command is None or not copy_to_clipboard(self._ws_url(), command):
             self.open_test_page()
 
+    def allow_origin(self, origin: str) -> None:
+        """Allow a web site for good, and admit its waiting connections at once."""
+        self._change_origins(origin, allowed=True)
+
+    def block_origin(self, origin: str) -> None:
+        """Block a web site for good, and close its connections with code 1008."""
+        self._change_origins(origin, allowed=False)
+
+    def forget_origin(self, origin: str) -> None:
+        """Take a web site off the allowed and blocked lists."""
+        self._change_origins(origin, allowed=None)
+
     def quit(self) -> None:
         """Stop the agent from the tray menu."""
         logger.info("Quit chosen from the tray menu")
@@ -157,6 +179,8 @@ class Agent:
             auto_read=self._settings.auto_read,
             include_photo=self._settings.include_photo,
             ws_url=self._ws_url(),
+            allowed_origins=tuple(sorted(self._policy.allowed)),
+            pending_origins=tuple(sorted(self._policy.pending)),
             page_url=self._page_url(),
             config_dir=str(paths.config_dir()),
             log_dir=str(paths.log_dir()),
@@ -166,11 +190,64 @@ class Agent:
 
     def _make_app(self) -> Any:
         config = ServerConfig(
-            port=self._settings.port, read_timeout=self._settings.read_timeout
+            port=self._settings.port,
+            read_timeout=self._settings.read_timeout,
+            on_activate=self._on_activate,
         )
-        app = create_app(self.hub, self.monitor, config)
+        app = create_app(self.hub, self.monitor, config, self._policy)
+        app[SETTINGS_PATH] = str(self._settings_file)
         announce_settings(app, self._client_settings())
         return app
+
+    def _change_origins(self, origin: str, *, allowed: bool | None) -> None:
+        normalized = normalize_origin(origin)
+        if normalized is None:
+            logger.warning("Ignoring an invalid origin %r", origin[:200])
+            return
+        allowed_list = [o for o in self._saved.allowed_origins if o != normalized]
+        blocked_list = [o for o in self._saved.blocked_origins if o != normalized]
+        if allowed is True:
+            allowed_list.append(normalized)
+        elif allowed is False:
+            blocked_list.append(normalized)
+        verb = {True: "Allowed", False: "Blocked", None: "Forgot"}[allowed]
+        logger.info("%s web site %s", verb, normalized)
+        self._change_settings(
+            allowed_origins=tuple(allowed_list), blocked_origins=tuple(blocked_list)
+        )
+        self.server.call_soon(self._apply_origin, normalized, allowed)
+
+    def _apply_origin(self, origin: str, allowed: bool | None) -> None:
+        app = self.server.app
+        if allowed is True:
+            self._policy.allow(origin)
+            if app is not None:
+                allow_held_origin(app, origin)
+        else:
+            if allowed is False:
+                self._policy.block(origin)
+            else:
+                self._policy.forget(origin)
+            if app is not None:
+                self.server.loop.create_task(block_held_origin(app, origin))
+        self._status_changed()
+
+    def _on_pending_origin(self, origin: str) -> None:
+        logger.info("Web site %s asks for card data; waiting for staff", origin)
+        self._status_changed()
+        if self._tray is not None:
+            self._tray.notify(
+                "A web site asks for card data",
+                f"{origin} wants to read ID cards. Allow or block it in the "
+                "trayagent menu.",
+            )
+
+    def _on_activate(self) -> None:
+        logger.info("Another trayagent was started; this one keeps running")
+        if self._tray is not None:
+            self._tray.notify(
+                "trayagent is already running", f"Web apps connect to {self._ws_url()}"
+            )
 
     def _publish(self, event: Any) -> None:
         self.server.call_soon(self.hub.handle, event)
@@ -223,6 +300,8 @@ class Agent:
         except TrayUnavailable as error:
             logger.warning("No tray icon can be shown (%s); running headless", error)
             return False
+        # With a tray, staff can be asked about unknown web sites.
+        self.server.call_soon(setattr, self._policy, "interactive", True)
         return True
 
     def _wait_for_signal(self) -> None:

@@ -42,12 +42,21 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
         "connect to 127.0.0.1, [::1] or localhost."
     ),
     "FORBIDDEN_ORIGIN": "This web site is not allowed to use the card reader agent.",
+    "ORIGIN_PENDING": (
+        "This web site is waiting for approval. Ask staff to allow it in the "
+        "trayagent menu of the system tray."
+    ),
+    "TOO_MANY_CONNECTIONS": (
+        "Too many connections to the agent are open; close unused tabs and "
+        "try again."
+    ),
     # Client messages
     "INVALID_JSON": "The message is not valid JSON.",
     "INVALID_MESSAGE": "The message is not a JSON object with a valid 'type'.",
     "UNKNOWN_TYPE": "The message type is not known.",
     "BINARY_FRAME": "Binary frames are not accepted; send JSON text.",
     "MESSAGE_TOO_LARGE": "The message is larger than the limit of 64 KiB.",
+    "RATE_LIMITED": "Too many messages; the agent dropped some. Send fewer.",
     "INTERNAL_ERROR": "The agent hit an internal error; the log has the details.",
 }
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .origins import normalize_origin
+
 logger = logging.getLogger(__name__)
 
 # Below the ephemeral port ranges of Linux (32768-60999) and Windows
@@ -32,6 +34,9 @@ class Settings:
     :param port: the TCP port the server listens on, on loopback only.
     :param read_timeout: seconds one card read may take before it ends
         with ``READ_TIMEOUT``; 1 to 60.
+    :param allowed_origins: web origins (``https://clinic.example``) whose
+        pages may receive card data, normalized.
+    :param blocked_origins: web origins that are rejected at once.
     :param extra: keys this version does not know, kept so that a file
         written by a newer version survives a round trip.
     """
@@ -40,6 +45,8 @@ class Settings:
     include_photo: bool = True
     port: int = DEFAULT_PORT
     read_timeout: float = 10.0
+    allowed_origins: tuple[str, ...] = ()
+    blocked_origins: tuple[str, ...] = ()
     extra: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
     def replace(self, **changes: Any) -> "Settings":
@@ -52,6 +59,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "include_photo": (bool,),
     "port": (int,),
     "read_timeout": (int, float),
+    "allowed_origins": (list,),
+    "blocked_origins": (list,),
 }
 _RANGES: dict[str, tuple[float, float]] = {"port": (1, 65535), "read_timeout": (1, 60)}
 
@@ -95,7 +104,8 @@ def save_settings(path: Path, settings: Settings) -> None:
     """
     data = dict(settings.extra)
     for name in _FIELD_TYPES:
-        data[name] = getattr(settings, name)
+        value = getattr(settings, name)
+        data[name] = list(value) if isinstance(value, tuple) else value
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +134,9 @@ def _settings_from_dict(data: dict[str, Any], path: Path) -> Settings:
         if valid and name in _RANGES:
             low, high = _RANGES[name]
             valid = low <= value <= high
-        if valid:
+        if valid and name.endswith("_origins"):
+            values[name] = _origins_from_list(value, name, path)
+        elif valid:
             values[name] = value
         else:
             logger.warning(
@@ -132,6 +144,22 @@ def _settings_from_dict(data: dict[str, Any], path: Path) -> Settings:
             )
     extra = {key: value for key, value in data.items() if key not in _FIELD_TYPES}
     return Settings(extra=extra, **values)
+
+
+def _origins_from_list(items: list[Any], name: str, path: Path) -> tuple[str, ...]:
+    origins: list[str] = []
+    for item in items:
+        origin = normalize_origin(item) if isinstance(item, str) else None
+        if origin is None:
+            logger.warning(
+                "Settings file %s: %r in %r is not an http(s) origin; ignored",
+                path,
+                item,
+                name,
+            )
+        elif origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
 
 
 def _move_aside(path: Path, reason: str) -> None:

@@ -56,3 +56,5 @@ class AgentStatus:
     simulated: bool = False
     config_dir: str = ""
     log_dir: str = ""
+    allowed_origins: tuple[str, ...] = ()  # web sites staff allowed
+    pending_origins: tuple[str, ...] = ()  # web sites waiting for a decision

@@ -8,9 +8,12 @@ dropped, so it never delays the others.
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSCloseCode, web
+
+from . import messages
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +22,20 @@ SEND_QUEUE_LIMIT = 256
 
 # Seconds one send may take before the client counts as too slow.
 SEND_TIMEOUT = 5.0
+
+# Messages a client may send: a burst of MESSAGE_BURST, refilled at
+# MESSAGE_RATE per second. Further messages get one RATE_LIMITED error per
+# second and are dropped; after MAX_DROPPED_MESSAGES the client is closed.
+MESSAGE_RATE = 20.0
+MESSAGE_BURST = 40
+MAX_DROPPED_MESSAGES = 200
+
+# Seconds a dropped client gets to answer the close frame before its
+# connection is cut.
+CLOSE_TIMEOUT = 1.0
+
+# Close tasks that nobody awaits, kept referenced until they end.
+_closing: set[asyncio.Task[None]] = set()
 
 
 class Client:
@@ -29,18 +46,57 @@ class Client:
     """
 
     def __init__(
-        self, socket: web.WebSocketResponse, name: str, include_photo: bool = True
+        self,
+        socket: web.WebSocketResponse,
+        name: str,
+        include_photo: bool = True,
+        transport: asyncio.BaseTransport | None = None,
     ) -> None:
         self.socket = socket
+        self.transport = transport
         self.name = name
         self.include_photo = include_photo
+        self.origin: str | None = None
         self._queue: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE_LIMIT)
         self._writer: asyncio.Task[None] | None = None
         self.dropped = False
+        self._tokens = float(MESSAGE_BURST)
+        self._refilled = time.monotonic()
+        self._dropped_messages = 0
+        self._last_rate_error = 0.0
 
     def start(self) -> None:
         """Start the writer task on the running loop."""
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer {self.name}")
+
+    def take_message_token(self) -> bool:
+        """Count one incoming message; return whether it may be handled.
+
+        A client over its rate gets a ``RATE_LIMITED`` error at most once a
+        second, and is closed when it keeps flooding.
+        """
+        now = time.monotonic()
+        self._tokens = min(
+            MESSAGE_BURST, self._tokens + (now - self._refilled) * MESSAGE_RATE
+        )
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self._dropped_messages += 1
+        if self._dropped_messages == 1:
+            logger.warning(
+                "WebSocket client %s sends more than %.0f messages a second",
+                self.name,
+                MESSAGE_RATE,
+            )
+        if self._dropped_messages >= MAX_DROPPED_MESSAGES:
+            logger.warning("Closing WebSocket client %s: it keeps flooding", self.name)
+            self._close_later(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
+        elif now - self._last_rate_error >= 1.0:
+            self._last_rate_error = now
+            self.send(_rate_limited_text())
+        return False
 
     def deliver(self, body: dict[str, Any], text: str) -> None:
         """Queue a broadcast message, given as its body and its encoded text.
@@ -89,9 +145,30 @@ class Client:
                 return
 
     def _drop(self) -> None:
+        self._close_later(WSCloseCode.TRY_AGAIN_LATER, "client too slow")
+
+    def _close_later(self, code: int, reason: str) -> None:
+        if self.dropped:
+            return
         self.dropped = True
-        asyncio.get_running_loop().create_task(
-            self.socket.close(
-                code=WSCloseCode.TRY_AGAIN_LATER, message=b"client too slow"
-            )
+        task = asyncio.get_running_loop().create_task(
+            self._close_or_abort(code, reason)
         )
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+    async def _close_or_abort(self, code: int, reason: str) -> None:
+        """Close politely, but cut a client that does not read the close frame."""
+        if self._writer is not None:
+            self._writer.cancel()
+        try:
+            await asyncio.wait_for(
+                self.socket.close(code=code, message=reason.encode()), CLOSE_TIMEOUT
+            )
+        except (TimeoutError, ConnectionError, RuntimeError):
+            if self.transport is not None:
+                self.transport.abort()
+
+
+def _rate_limited_text() -> str:
+    return messages.encode(messages.error("error", "RATE_LIMITED"))

@@ -1,0 +1,156 @@
+"""The REST API: ``/api/status``, ``/api/card``, ``/api/read``, ``/api/activate``.
+
+Runs on the ``ws-server`` thread. The access middleware has already checked
+``Host`` and ``Origin`` before a handler here runs; responses to allowed
+cross-origin pages carry CORS headers added by that middleware.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from .. import __version__
+from . import messages
+from .access import error_response
+from .context import CONFIG, HUB, SETTINGS, SOURCE
+from .hub import ReaderRecord
+from .websocket import service_fields
+
+logger = logging.getLogger(__name__)
+
+# Largest request body accepted, in bytes.
+MAX_BODY_SIZE = 64 * 1024
+
+# Extra seconds a REST read waits beyond the read's own time limit.
+READ_WAIT_MARGIN = 5.0
+
+HTTP_STATUS_FOR_CODE = {
+    "NO_CARD": 404,
+    "UNKNOWN_READER": 404,
+    "NO_READER": 404,
+    "READER_REQUIRED": 400,
+    "NOT_THAI_ID_CARD": 422,
+    "CARD_UNRESPONSIVE": 422,
+    "CARD_REMOVED": 409,
+    "READ_TIMEOUT": 504,
+    "SERVICE_UNAVAILABLE": 503,
+    "SERVICE_NO_ACCESS": 503,
+    "READ_FAILED": 502,
+}
+
+
+def add_routes(app: web.Application) -> None:
+    """Add the REST routes, with OPTIONS for CORS preflights."""
+    app.router.add_get("/api/status", _status)
+    app.router.add_get("/api/card", _card)
+    app.router.add_post("/api/read", _read)
+    app.router.add_post("/api/activate", _activate)
+    for path in ("/api/status", "/api/card", "/api/read"):
+        app.router.add_route("OPTIONS", path, _preflight)
+
+
+async def _status(request: web.Request) -> web.StreamResponse:
+    hub, config = request.app[HUB], request.app[CONFIG]
+    body = {
+        "agent": {"name": "trayagent", "version": __version__},
+        "protocol": messages.PROTOCOL_VERSION,
+        "simulated": config.simulated,
+        "settings": dict(request.app[SETTINGS]),
+        "service": service_fields(hub),
+        "readers": [record.snapshot() for record in hub.readers.values()],
+        "clients": len(hub.clients),
+        "ws_url": f"ws://127.0.0.1:{config.port}/ws",
+    }
+    return _json_response(body)
+
+
+async def _card(request: web.Request) -> web.StreamResponse:
+    hub = request.app[HUB]
+    reader = request.query.get("reader")
+    if reader is not None and reader not in hub.readers:
+        return error_response("UNKNOWN_READER", 404)
+    record = hub.present_card(reader)
+    if record is None:
+        return error_response("NO_CARD", 404)
+    return _json_response(_card_body(record, photo=_wants_photo(request)))
+
+
+async def _read(request: web.Request) -> web.StreamResponse:
+    hub, source = request.app[HUB], request.app[SOURCE]
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError:
+        return error_response("INVALID_JSON", 400)
+    if not isinstance(body, dict) or not isinstance(body.get("reader", ""), str | None):
+        return error_response("INVALID_MESSAGE", 400)
+    reader = body.get("reader")
+    if reader is None:
+        present = source.readers_with_card()
+        if not present:
+            return error_response("NO_CARD" if hub.readers else "NO_READER", 404)
+        if len(present) > 1:
+            return error_response("READER_REQUIRED", 400)
+        reader = present[0]
+    elif reader not in hub.readers:
+        return error_response("UNKNOWN_READER", 404)
+
+    code = await _run_read(request.app, reader)
+    if code is not None:
+        return error_response(code, HTTP_STATUS_FOR_CODE.get(code, 502))
+    record = hub.present_card(reader)
+    if record is None:
+        return error_response("CARD_REMOVED", 409)
+    return _json_response(_card_body(record, photo=_wants_photo(request)))
+
+
+async def _activate(request: web.Request) -> web.StreamResponse:
+    """Let a second trayagent on this PC ask this one to show itself."""
+    if request.get("origin") is not None:
+        return error_response("FORBIDDEN_ORIGIN", 403)
+    callback = request.app[CONFIG].on_activate
+    if callback is not None:
+        callback()
+    return web.Response(status=204)
+
+
+async def _preflight(request: web.Request) -> web.StreamResponse:
+    # The access middleware answers preflights of allowed origins itself.
+    return error_response("FORBIDDEN_ORIGIN", 403)
+
+
+async def _run_read(app: web.Application, reader: str) -> str | None:
+    """Run a read and return its error code, or ``None`` on success."""
+    future = app[SOURCE].request_read(reader)
+    limit = app[CONFIG].read_timeout + READ_WAIT_MARGIN
+    try:
+        outcome = await asyncio.wait_for(asyncio.wrap_future(future), limit)
+    except TimeoutError:
+        return "READ_TIMEOUT"
+    # The read's events were scheduled on this loop before its future
+    # ended; one pass of the loop lets the hub apply them.
+    await asyncio.sleep(0)
+    return outcome.code
+
+
+def _card_body(record: ReaderRecord, *, photo: bool) -> dict[str, Any]:
+    assert record.card is not None
+    body: dict[str, Any] = {"reader": record.name, "card": record.card["card"]}
+    if photo:
+        body["photo"] = record.photo["photo"] if record.photo else None
+    return body
+
+
+def _wants_photo(request: web.Request) -> bool:
+    return request.query.get("photo", "1").lower() not in ("0", "false", "no")
+
+
+def _json_response(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(
+        body,
+        status=status,
+        dumps=lambda value: json.dumps(value, ensure_ascii=False),
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

@@ -1,0 +1,277 @@
+"""The ``/ws`` endpoint: admission, held connections, and client messages.
+
+Runs on the ``ws-server`` thread. A connection from an allowed origin, or
+from a program without an origin, is admitted at once: it gets ``hello`` and
+every broadcast. A connection from an origin that staff have not decided on
+yet is held: it gets one ``access`` message with state ``pending`` and
+nothing else until :func:`allow_origin` admits it or :func:`block_origin`
+closes it with code 1008.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from .. import __version__
+from . import access, messages
+from .clients import Client
+from .context import CONFIG, HUB, SETTINGS, SOURCE
+from .hub import Hub
+
+logger = logging.getLogger(__name__)
+
+# Client messages larger than this get a MESSAGE_TOO_LARGE error. aiohttp
+# closes the connection (code 1009) only above MAX_FRAME_SIZE.
+MAX_MESSAGE_SIZE = 64 * 1024
+MAX_FRAME_SIZE = 1024 * 1024
+
+# Connections open at once, admitted and held together. A clinic PC runs a
+# handful of tabs; more than this means a page that leaks connections.
+MAX_CONNECTIONS = 32
+
+HELD = web.AppKey("held_connections", dict)
+
+# Tasks that nobody awaits, kept referenced until they end.
+_background_tasks: set[asyncio.Task[None]] = set()
+
+
+def hello(app: web.Application, client: Client | None) -> messages.Message:
+    """Return the ``hello`` message: agent, settings, readers and cached cards."""
+    hub, config = app[HUB], app[CONFIG]
+    return messages.message(
+        "hello",
+        agent={"name": "trayagent", "version": __version__},
+        protocol=messages.PROTOCOL_VERSION,
+        simulated=config.simulated,
+        settings=dict(app[SETTINGS]),
+        service=service_fields(hub),
+        readers=hub.cards_for(client),
+    )
+
+
+def service_fields(hub: Hub) -> dict[str, Any]:
+    """Return the ``service`` object of ``hello`` and ``/api/status``."""
+    body = hub.service_message()
+    return {key: body[key] for key in ("state", "code", "message") if key in body}
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    """Serve one WebSocket connection until it closes."""
+    app = request.app
+    hub = app[HUB]
+    held = _held(app)
+    if len(hub.clients) + sum(map(len, held.values())) >= MAX_CONNECTIONS:
+        logger.warning(
+            "Rejected a WebSocket connection: %d connections already open",
+            MAX_CONNECTIONS,
+        )
+        return access.error_response("TOO_MANY_CONNECTIONS", 503)
+
+    socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=30)
+    await socket.prepare(request)
+    origin = request.get("origin")
+    client = Client(
+        socket,
+        _peer_name(request),
+        include_photo=_wants_photo(request),
+        transport=request.transport,
+    )
+    client.origin = origin
+    client.start()
+    if request.get("verdict") is access.Verdict.PENDING and origin is not None:
+        held.setdefault(origin, []).append(client)
+        client.send(messages.encode(_access_message("pending", origin)))
+        logger.info(
+            "Holding WebSocket client %s until the site is allowed", client.name
+        )
+    else:
+        _admit(app, client)
+    try:
+        async for frame in socket:
+            if frame.type == WSMsgType.TEXT:
+                _on_text(app, client, frame.data)
+            elif frame.type == WSMsgType.BINARY:
+                _on_frame(app, client, None)
+            elif frame.type == WSMsgType.ERROR:
+                logger.info(
+                    "WebSocket client %s failed: %s", client.name, socket.exception()
+                )
+    finally:
+        _forget(app, client)
+        await client.close()
+        logger.info(
+            "WebSocket client disconnected: %s (%d connected)",
+            client.name,
+            len(hub.clients),
+        )
+    return socket
+
+
+def allow_origin(app: web.Application, origin: str) -> None:
+    """Admit every connection held for ``origin``; call after the policy allows it."""
+    for client in _held(app).pop(origin, []):
+        client.send(messages.encode(_access_message("allowed", origin)))
+        _admit(app, client)
+
+
+async def block_origin(app: web.Application, origin: str) -> None:
+    """Close every connection of ``origin``, held or admitted, with code 1008."""
+    clients = _held(app).pop(origin, [])
+    clients += [client for client in app[HUB].clients if client.origin == origin]
+    for client in clients:
+        app[HUB].remove_client(client)
+        await client.close(WSCloseCode.POLICY_VIOLATION, "site not allowed")
+    if clients:
+        logger.info("Closed %d connection(s) of %s", len(clients), origin)
+
+
+async def close_all(app: web.Application) -> None:
+    """Close every connection, held or admitted, as the server stops."""
+    clients = list(app[HUB].clients)
+    for waiting in _held(app).values():
+        clients += waiting
+    for client in clients:
+        await client.close(reason="agent stopping")
+
+
+def _admit(app: web.Application, client: Client) -> None:
+    hub = app[HUB]
+    client.send(messages.encode(hello(app, client)))
+    hub.add_client(client)
+    logger.info(
+        "WebSocket client connected: %s (%d connected)", client.name, len(hub.clients)
+    )
+
+
+def _forget(app: web.Application, client: Client) -> None:
+    app[HUB].remove_client(client)
+    held = _held(app)
+    if client.origin in held:
+        held[client.origin] = [c for c in held[client.origin] if c is not client]
+        if not held[client.origin]:
+            del held[client.origin]
+
+
+def _held(app: web.Application) -> dict[str, list[Client]]:
+    if HELD not in app:
+        app[HELD] = {}
+    return app[HELD]
+
+
+def _access_message(state: str, origin: str) -> messages.Message:
+    code = "ORIGIN_PENDING" if state == "pending" else None
+    fields: dict[str, Any] = {"state": state, "origin": origin}
+    if code is not None:
+        fields.update(code=code, message=messages.error_message(code))
+    return messages.message("access", **fields)
+
+
+def _on_text(app: web.Application, client: Client, text: str) -> None:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_SIZE:
+        _on_frame(app, client, "MESSAGE_TOO_LARGE")
+        return
+    try:
+        body = json.loads(text)
+    except ValueError:
+        _on_frame(app, client, "INVALID_JSON")
+        return
+    _on_frame(app, client, body)
+
+
+def _on_frame(app: web.Application, client: Client, body: Any) -> None:
+    """Handle one client frame: a decoded JSON value, an error code, or ``None``.
+
+    ``None`` stands for a binary frame.
+    """
+    if not client.take_message_token():
+        return
+    if body is None:
+        _reply_error(client, "BINARY_FRAME", None)
+        return
+    if isinstance(body, str):
+        _reply_error(client, body, None)
+        return
+    if not isinstance(body, dict):
+        _reply_error(client, "INVALID_MESSAGE", None)
+        return
+    request_id = body.get("id")
+    if not _valid_id(request_id):
+        _reply_error(client, "INVALID_MESSAGE", None)
+        return
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        _reply_error(client, "INVALID_MESSAGE", request_id)
+    elif kind == "ping":
+        client.send(
+            messages.encode(messages.with_id(messages.message("pong"), request_id))
+        )
+    elif client not in app[HUB].clients:
+        _reply_error(client, "ORIGIN_PENDING", request_id)
+    elif kind == "status":
+        client.send(messages.encode(messages.with_id(hello(app, client), request_id)))
+    elif kind == "read":
+        _on_read(app, client, body.get("reader"), request_id)
+    else:
+        _reply_error(client, "UNKNOWN_TYPE", request_id)
+
+
+def _on_read(
+    app: web.Application, client: Client, reader: Any, request_id: Any
+) -> None:
+    hub, source = app[HUB], app[SOURCE]
+    if reader is not None and not isinstance(reader, str):
+        _reply_error(client, "INVALID_MESSAGE", request_id)
+        return
+    if reader is None:
+        readers = source.readers_with_card()
+        if not readers:
+            _reply_error(client, "NO_CARD" if hub.readers else "NO_READER", request_id)
+            return
+    elif reader not in hub.readers:
+        _reply_error(client, "UNKNOWN_READER", request_id, reader=reader)
+        return
+    else:
+        readers = [reader]
+    for name in readers:
+        hub.add_request(name, client, request_id)
+        future = source.request_read(name)
+        task = asyncio.ensure_future(
+            _report_unstarted(client, name, future, request_id)
+        )
+        _background_tasks.add(task)
+        task.add_done_callback(_background_tasks.discard)
+
+
+async def _report_unstarted(
+    client: Client, reader: str, future: Any, request_id: Any
+) -> None:
+    """Tell the client when its read could not even start."""
+    outcome = await asyncio.wrap_future(future)
+    if outcome.code in ("NO_CARD", "UNKNOWN_READER", "CARD_UNRESPONSIVE"):
+        _reply_error(client, outcome.code, request_id, reader=reader)
+
+
+def _reply_error(
+    client: Client, code: str, request_id: Any, reader: str | None = None
+) -> None:
+    body = messages.error("error", code, reader=reader)
+    client.send(messages.encode(messages.with_id(body, request_id)))
+
+
+def _valid_id(value: Any) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _wants_photo(request: web.Request) -> bool:
+    return request.query.get("photo", "1").lower() not in ("0", "false", "no")
+
+
+def _peer_name(request: web.Request) -> str:
+    peer = request.remote or "?"
+    origin = request.get("origin")
+    return f"{peer} ({origin})" if origin else f"{peer} (no origin)"
