@@ -193,6 +193,7 @@ class Agent:
             port=self._settings.port,
             read_timeout=self._settings.read_timeout,
             on_activate=self._on_activate,
+            on_origin_change=self._on_origin_request,
         )
         app = create_app(self.hub, self.monitor, config, self._policy)
         app[SETTINGS_PATH] = str(self._settings_file)
@@ -241,6 +242,10 @@ class Agent:
                 f"{origin} wants to read ID cards. Allow or block it in the "
                 "trayagent menu.",
             )
+
+    def _on_origin_request(self, origin: str, action: str) -> None:
+        allowed = {"allow": True, "block": False, "forget": None}[action]
+        self._change_origins(origin, allowed=allowed)
 
     def _on_activate(self) -> None:
         logger.info("Another trayagent was started; this one keeps running")

@@ -33,12 +33,16 @@ class ServerConfig:
     :param simulated: whether cards come from the simulated reader.
     :param on_activate: called when a second trayagent asks this one to
         show itself (``POST /api/activate``).
+    :param on_origin_change: called with an origin and ``"allow"``,
+        ``"block"`` or ``"forget"`` when a program on this PC changes the
+        origin lists (``POST /api/origins``).
     """
 
     port: int
     read_timeout: float = 10.0
     simulated: bool = False
     on_activate: Callable[[], None] | None = None
+    on_origin_change: Callable[[str, str], None] | None = None
 
 
 HUB = web.AppKey("hub", Hub)

@@ -13,8 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
+from ..origins import normalize_origin
 from . import messages
-from .access import error_response
+from .access import POLICY, error_response
 from .context import CONFIG, HUB, SETTINGS, SOURCE
 from .hub import ReaderRecord
 from .websocket import service_fields
@@ -48,6 +49,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/card", _card)
     app.router.add_post("/api/read", _read)
     app.router.add_post("/api/activate", _activate)
+    app.router.add_get("/api/origins", _origins)
+    app.router.add_post("/api/origins", _change_origin)
     for path in ("/api/status", "/api/card", "/api/read"):
         app.router.add_route("OPTIONS", path, _preflight)
 
@@ -108,12 +111,62 @@ async def _read(request: web.Request) -> web.StreamResponse:
 
 async def _activate(request: web.Request) -> web.StreamResponse:
     """Let a second trayagent on this PC ask this one to show itself."""
-    if request.get("origin") is not None:
+    if not _from_program(request):
         return error_response("FORBIDDEN_ORIGIN", 403)
     callback = request.app[CONFIG].on_activate
     if callback is not None:
         callback()
     return web.Response(status=204)
+
+
+async def _origins(request: web.Request) -> web.StreamResponse:
+    """List the allowed, blocked and waiting origins, for programs on this PC."""
+    if not _from_program(request):
+        return error_response("FORBIDDEN_ORIGIN", 403)
+    return _json_response(_origin_lists(request.app))
+
+
+async def _change_origin(request: web.Request) -> web.StreamResponse:
+    """Allow, block or forget an origin, for programs on this PC only.
+
+    Web pages cannot call this: a request with ``Origin`` or with
+    ``Sec-Fetch-Site`` comes from a browser and is rejected.
+    """
+    if not _from_program(request):
+        return error_response("FORBIDDEN_ORIGIN", 403)
+    try:
+        body = await request.json()
+    except ValueError:
+        return error_response("INVALID_JSON", 400)
+    if not isinstance(body, dict):
+        return error_response("INVALID_MESSAGE", 400)
+    origin = (
+        normalize_origin(body.get("origin", ""))
+        if isinstance(body.get("origin"), str)
+        else None
+    )
+    action = body.get("action")
+    if origin is None or action not in ("allow", "block", "forget"):
+        return error_response("INVALID_MESSAGE", 400)
+    callback = request.app[CONFIG].on_origin_change
+    if callback is not None:
+        callback(origin, action)
+    # The change reaches the policy in a callback scheduled on this loop.
+    await asyncio.sleep(0)
+    return _json_response(_origin_lists(request.app))
+
+
+def _origin_lists(app: web.Application) -> dict[str, list[str]]:
+    policy = app[POLICY]
+    return {
+        "allowed": sorted(policy.allowed),
+        "blocked": sorted(policy.blocked),
+        "pending": sorted(policy.pending),
+    }
+
+
+def _from_program(request: web.Request) -> bool:
+    return request.get("origin") is None and "Sec-Fetch-Site" not in request.headers
 
 
 async def _preflight(request: web.Request) -> web.StreamResponse:
