@@ -51,5 +51,14 @@ class RecordingController:
     def copy_ws_url(self) -> None:
         self.calls.append(("copy_ws_url", ()))
 
+    def allow_origin(self, origin: str) -> None:
+        self.calls.append(("allow_origin", (origin,)))
+
+    def block_origin(self, origin: str) -> None:
+        self.calls.append(("block_origin", (origin,)))
+
+    def forget_origin(self, origin: str) -> None:
+        self.calls.append(("forget_origin", (origin,)))
+
     def quit(self) -> None:
         self.calls.append(("quit", ()))

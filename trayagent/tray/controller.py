@@ -48,6 +48,18 @@ class TrayController(Protocol):
         """Put the WebSocket address on the clipboard."""
         ...
 
+    def allow_origin(self, origin: str) -> None:
+        """Allow a web site (a normalized origin) to receive card data."""
+        ...
+
+    def block_origin(self, origin: str) -> None:
+        """Block a web site and close its connections."""
+        ...
+
+    def forget_origin(self, origin: str) -> None:
+        """Take a web site off the allowed and blocked lists."""
+        ...
+
     def quit(self) -> None:
         """Stop the agent; the application then calls ``tray.stop()``."""
         ...
@@ -62,6 +74,9 @@ CONTROLLER_ACTIONS = frozenset(
         "open_test_page",
         "open_log_folder",
         "copy_ws_url",
+        "allow_origin",
+        "block_origin",
+        "forget_origin",
         "quit",
     }
 )

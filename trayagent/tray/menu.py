@@ -167,6 +167,33 @@ def _read_now_item(status: AgentStatus) -> MenuItemSpec:
     )
 
 
+def _sites_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
+    """Web sites waiting for a decision, and the allowed ones with "Remove"."""
+    status = context.status
+    items = [
+        MenuItemSpec(
+            f"Site asks for card data: {origin}",
+            submenu=(
+                MenuItemSpec("Allow always", action="allow_origin", args=(origin,)),
+                MenuItemSpec("Block", action="block_origin", args=(origin,)),
+            ),
+        )
+        for origin in status.pending_origins
+    ]
+    if status.allowed_origins:
+        allowed = tuple(
+            MenuItemSpec(
+                origin,
+                submenu=(
+                    MenuItemSpec("Remove", action="forget_origin", args=(origin,)),
+                ),
+            )
+            for origin in status.allowed_origins
+        )
+        items.append(MenuItemSpec("Allowed web sites", submenu=allowed))
+    return tuple(items)
+
+
 def _tools_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
     status = context.status
     return (
@@ -197,6 +224,7 @@ _SECTIONS: tuple[Callable[[MenuContext], tuple[MenuItemSpec, ...]], ...] = (
     _status_section,
     _address_section,
     _reading_section,
+    _sites_section,
     _tools_section,
     _about_section,
 )

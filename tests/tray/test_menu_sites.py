@@ -1,0 +1,48 @@
+"""The menu's web-site entries: waiting sites and allowed sites."""
+
+from trayagent.status import ReaderState
+from trayagent.tray.menu import build_menu, invoke_action
+
+from .support import RecordingController, make_status
+
+
+def menu_for(status):
+    return build_menu(status, version="1.2.3", can_copy=True, has_notification=True)
+
+
+def find(items, text):
+    for item in items:
+        if item.text == text:
+            return item
+        found = find(item.submenu, text)
+        if found is not None:
+            return found
+    return None
+
+
+def test_no_sites_no_entries():
+    items = menu_for(make_status(("Reader", ReaderState.EMPTY)))
+    assert find(items, "Allowed web sites") is None
+    assert not any(item.text.startswith("Site asks") for item in items)
+
+
+def test_waiting_site_offers_allow_and_block():
+    status = make_status(pending_origins=("https://clinic.example",))
+    entry = find(menu_for(status), "Site asks for card data: https://clinic.example")
+    assert [child.text for child in entry.submenu] == ["Allow always", "Block"]
+    assert entry.submenu[0].action == "allow_origin"
+    assert entry.submenu[0].args == ("https://clinic.example",)
+    assert entry.submenu[1].action == "block_origin"
+
+
+def test_allowed_sites_can_be_removed():
+    status = make_status(allowed_origins=("https://a.example", "https://b.example"))
+    allowed = find(menu_for(status), "Allowed web sites")
+    assert [child.text for child in allowed.submenu] == [
+        "https://a.example",
+        "https://b.example",
+    ]
+    remove = allowed.submenu[1].submenu[0]
+    controller = RecordingController()
+    invoke_action(remove, controller, {})
+    assert controller.calls == [("forget_origin", ("https://b.example",))]
