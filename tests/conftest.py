@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from x_tray_host import tray_host  # noqa: F401 - a fixture for tests that show the tray
 
 from pcsc_stack import (
     PcscdError,
