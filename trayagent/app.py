@@ -105,9 +105,10 @@ class Agent:
             logger.error("The server could not start: %s", error)
             return EXIT_START_FAILED
         self.monitor.start()
+        self._handle_signals()
         try:
             if self._options.headless or not self._start_tray():
-                self._wait_for_signal()
+                self._stopping.wait()
             else:
                 self._tray.run()
         finally:
@@ -309,14 +310,15 @@ class Agent:
         self.server.call_soon(setattr, self._policy, "interactive", True)
         return True
 
-    def _wait_for_signal(self) -> None:
+    def _handle_signals(self) -> None:
+        """Stop on SIGINT and SIGTERM, as the Quit menu item does."""
+
         def on_signal(number: int, _frame: Any) -> None:
             logger.info("Received %s", signal.Signals(number).name)
-            self._stopping.set()
+            self.stop()
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        self._stopping.wait()
 
     def _shutdown(self) -> None:
         logger.info("Stopping")

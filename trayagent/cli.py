@@ -7,9 +7,13 @@ and starts the agent.
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from . import __version__, paths
 from .settings import DEFAULT_PORT, load_settings
+
+if TYPE_CHECKING:
+    from .app import Agent
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     arguments = build_parser().parse_args(argv)
+    agent = make_agent(arguments)
+    if agent is None:
+        return 1
+    return agent.run()
 
+
+def make_agent(arguments: argparse.Namespace) -> "Agent | None":
+    """Set up logging and settings and build the agent; ``None`` if logging fails."""
     from .logs import setup_logging
 
     try:
@@ -83,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             f"trayagent: cannot write logs to {paths.log_dir()}: {error}",
             file=sys.stderr,
         )
-        return 1
+        return None
 
     settings_file = paths.settings_path()
     saved = load_settings(settings_file)
@@ -98,10 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import Agent, RunOptions
 
-    agent = Agent(
+    return Agent(
         saved, settings, settings_file, RunOptions(headless=arguments.headless)
     )
-    return agent.run()
 
 
 def _port(text: str) -> int:

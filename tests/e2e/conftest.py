@@ -44,9 +44,14 @@ def start_agent(
     agents: list[AgentProcess] = []
 
     def start(
-        *args: str, port: int | None = None, settings: dict | None = None
+        *args: str,
+        port: int | None = None,
+        settings: dict | None = None,
+        display: str | None = None,
     ) -> AgentProcess:
-        agent = AgentProcess(tmp_path / f"agent{len(agents)}", *args, port=port)
+        agent = AgentProcess(
+            tmp_path / f"agent{len(agents)}", *args, port=port, display=display
+        )
         if settings is not None:
             agent.config_dir.mkdir(parents=True, exist_ok=True)
             (agent.config_dir / "settings.json").write_text(json.dumps(settings))

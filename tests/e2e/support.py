@@ -55,10 +55,19 @@ class AgentProcess:
     """The agent in a subprocess, isolated in ``home``.
 
     :param args: extra command-line arguments after ``--headless --port N``.
+    :param display: an X display with a tray host; the agent then runs with
+        its tray instead of ``--headless``.
     """
 
-    def __init__(self, home: Path, *args: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *args: str,
+        port: int | None = None,
+        display: str | None = None,
+    ) -> None:
         self.home = home
+        self.display = display
         self.port = port or free_port()
         self.args = list(args)
         self.config_dir = home / "config"
@@ -79,16 +88,21 @@ class AgentProcess:
         environment["TRAYAGENT_CONFIG_DIR"] = str(self.config_dir)
         environment["TRAYAGENT_LOG_DIR"] = str(self.log_dir)
         environment.pop("DISPLAY", None)
+        environment.pop("WAYLAND_DISPLAY", None)
+        if self.display is not None:
+            environment["DISPLAY"] = self.display
+            environment["PYSTRAY_BACKEND"] = "xorg"
         return environment
 
     def start(self) -> "AgentProcess":
         """Start the agent and wait until ``/api/status`` answers."""
         self.home.mkdir(parents=True, exist_ok=True)
+        mode = [] if self.display else ["--headless"]
         command = [
             sys.executable,
             "-m",
             "trayagent",
-            "--headless",
+            *mode,
             "--port",
             str(self.port),
             *self.args,

@@ -1,0 +1,145 @@
+"""The real agent with its tray on Xvfb and trayer, reading a simulated card."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from x_tray_host import TRAY_AREA, colour_pixels, save_docs_image, wait_for_picture
+
+from trayagent.simcard import PEOPLE, SimulatedCard
+from trayagent.tray.drawing import STATE_COLOURS
+from trayagent.tray.state import IconState
+
+from .support import WsClient, free_port, run
+
+READER0 = "Test Reader 00 00"
+MENU_DRIVER = Path(__file__).with_name("menu_driver.py")
+QUIT_LIMIT_SECONDS = 2.0
+
+pytestmark = pytest.mark.pcsc
+
+
+def test_tray_icon_follows_card(start_agent, tray_host, slot0, tmp_path):
+    agent = start_agent(display=tray_host.display)
+    ready = wait_for_picture(
+        tray_host, IconState.READY, tmp_path / "agent-ready.png", agent.log_text
+    )
+
+    async def read_card():
+        async with await WsClient.connect(agent.ws_url) as client:
+            slot0.insert(SimulatedCard(PEOPLE["jaidee"]))
+            await client.expect("card.photo", reader=READER0)
+
+    run(read_card())
+    card = wait_for_picture(
+        tray_host, IconState.CARD_PRESENT, tmp_path / "agent-card.png", agent.log_text
+    )
+    assert ready.crop(TRAY_AREA).tobytes() != card.crop(TRAY_AREA).tobytes()
+    assert colour_pixels(card, STATE_COLOURS[IconState.READY]) == 0
+    assert "No tray icon can be shown" not in agent.log_text()
+    if os.environ.get("TRAYAGENT_UPDATE_SCREENSHOTS") == "1":
+        save_docs_image(ready, "agent-tray-ready.png")
+        save_docs_image(card, "agent-tray-card.png")
+
+
+class MenuDriver:
+    """``menu_driver.py`` running the agent with its tray on the tray host."""
+
+    def __init__(self, display: str, home: Path, port: int) -> None:
+        self.port = port
+        self.home = home
+        environment = dict(os.environ)
+        environment.update(
+            DISPLAY=display,
+            PYSTRAY_BACKEND="xorg",
+            TRAYAGENT_CONFIG_DIR=str(home / "config"),
+            TRAYAGENT_LOG_DIR=str(home / "logs"),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, str(MENU_DRIVER), "--port", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        )
+        self.expect("running")
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def expect(self, line: str) -> None:
+        received = self.process.stdout.readline().strip()
+        assert received == line, f"driver wrote {received!r}"
+
+    def click(self, text: str) -> None:
+        self.process.stdin.write(f"click {text}\n")
+        self.process.stdin.flush()
+        self.expect(f"clicked {text}")
+
+    def finish(self) -> dict[str, str]:
+        """Wait for the agent to exit; return the driver's closing lines."""
+        output, _ = self.process.communicate(timeout=30)
+        assert self.process.returncode == 0, output
+        return dict(line.split(" ", 1) for line in output.splitlines() if " " in line)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def menu_driver(tray_host, pcsc_stack, tmp_path):
+    drivers = []
+
+    def start() -> MenuDriver:
+        port = drivers[0].port if drivers else free_port()
+        driver = MenuDriver(tray_host.display, tmp_path, port)
+        drivers.append(driver)
+        return driver
+
+    yield start
+    for driver in drivers:
+        driver.kill()
+
+
+def test_quit_from_menu_exits_quickly(menu_driver):
+    driver = menu_driver()
+    driver.click("Quit")
+    lines = driver.finish()
+    assert 0 <= float(lines["stopped"]) < QUIT_LIMIT_SECONDS
+    assert lines["threads"] == ""
+
+
+def test_auto_read_toggle_is_saved_and_announced(menu_driver, tmp_path):
+    driver = menu_driver()
+
+    async def toggle():
+        async with await WsClient.connect(driver.ws_url) as client:
+            hello = await client.receive()
+            driver.click("Read card automatically")
+            announced = await client.expect("settings")
+            return hello, announced
+
+    hello, announced = run(toggle())
+    driver.click("Quit")
+    driver.finish()
+    saved = json.loads((tmp_path / "config" / "settings.json").read_text())
+    assert hello["settings"]["auto_read"] is True
+    assert announced["settings"]["auto_read"] is False
+    assert saved["auto_read"] is False
+
+    restarted = menu_driver()
+
+    async def reconnect():
+        async with await WsClient.connect(restarted.ws_url) as client:
+            return await client.receive()
+
+    assert run(reconnect())["settings"]["auto_read"] is False
+    restarted.click("Quit")
+    restarted.finish()
