@@ -4,9 +4,11 @@ Inno Setup and the macOS tools do not exist on Linux. These tests check
 that the scripts parse and that they stop with a clear message where they
 cannot run. They also check that the Windows installer writes the very Run
 value the agent writes, so an installed agent reports start at login as
-"enabled".
+"enabled". The last tests cover the build itself: a missing PyInstaller
+and missing icons.
 """
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -133,6 +135,31 @@ def test_dmg_script_refuses_outside_macos():
     )
     assert result.returncode == 1
     assert result.stderr.startswith("build-dmg.sh: needs macOS")
+
+
+def hide_pyinstaller(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "PyInstaller" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def test_missing_pyinstaller_skips_on_laptop(monkeypatch):
+    hide_pyinstaller(monkeypatch)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception) as raised:
+        require_pyinstaller()
+    assert "pip install pyinstaller" in str(raised.value)
+
+
+def test_missing_pyinstaller_fails_under_ci(monkeypatch):
+    hide_pyinstaller(monkeypatch)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception) as raised:
+        require_pyinstaller()
+    assert "under CI" in str(raised.value)
 
 
 @pytest.mark.timeout(BUILD_TIMEOUT)
