@@ -208,21 +208,18 @@ def start_frozen_agent(
     frozen_bundle: FrozenBundle, tmp_path: Path
 ) -> Iterator[Callable[..., FrozenAgent]]:
     """Start frozen agents; stop them at the end and check their exit and logs."""
-    agents: list[tuple[FrozenAgent, set[int]]] = []
+    agents: list[FrozenAgent] = []
 
     def start(*args: str, display: str | None = None) -> FrozenAgent:
         home = tmp_path / f"frozen-agent{len(agents)}"
         agent = FrozenAgent(frozen_bundle.program, home, *args, display=display)
-        # With a tray icon the agent installs no SIGTERM handler, so the
-        # signal ends it at once.
-        accepted = {0} if display is None else {0, -signal.SIGTERM}
-        agents.append((agent, accepted))
+        agents.append(agent)
         return agent.wait_until_listening()
 
     yield start
-    for agent, accepted in agents:
+    for agent in agents:
         status = agent.stop()
-        assert status in accepted, agent.output()
+        assert status == 0, agent.output()
         log = agent.log_text()
         assert "Traceback" not in log
         leaked = [value for value in personal_values() if value in log + agent.output()]
