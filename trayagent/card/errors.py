@@ -57,3 +57,21 @@ class CardReadTimeoutError(CardError):
     """The read did not finish within its time limit."""
 
     code = "READ_TIMEOUT"
+
+
+class OptionalAppletMissingError(CardError):
+    """The card rejected the SELECT of an optional applet, so it lacks that applet.
+
+    Older cards have neither the laser ID nor the NHSO applet. Nothing else
+    was sent to the card after the rejected SELECT.
+
+    :param applet: the applet's name, for example ``"laser ID"``.
+    :param sw: the status word that the SELECT returned.
+    """
+
+    code = "APPLET_NOT_FOUND"
+
+    def __init__(self, applet: str, sw: int) -> None:
+        self.applet = applet
+        self.sw = sw
+        super().__init__(f"The card has no {applet} applet: {describe_sw(sw)}")
