@@ -1,8 +1,9 @@
 """The simulated Thai ID card: an APDU processor with fault injection.
 
 :class:`SimulatedCard` responds to SELECT, READ BINARY and GET RESPONSE the
-way the personal applet of a Thai national ID card does, from a file image
-built by :mod:`trayagent.simcard.image`. The vpcd slot thread calls
+way the personal and NHSO applets of a Thai national ID card do, from file
+images built by :mod:`trayagent.simcard.image`, and to the laser applet's
+``80 00 00 00 Le`` with the laser ID. The vpcd slot thread calls
 :meth:`SimulatedCard.process`; tests set faults and read the APDU log from
 their own thread, so the card's state is guarded by a lock.
 """
@@ -12,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trayagent.simcard.image import encode_person
+from trayagent.simcard.image import encode_nhso, encode_person, laser_response
 from trayagent.simcard.people import JAIDEE, Person
 from trayagent.simcard.profiles import Profile, get_profile
 
@@ -20,8 +21,12 @@ logger = logging.getLogger(__name__)
 
 PERSONAL_APPLET_AID = bytes.fromhex("A0 00 00 00 54 48 00 01")
 SECOND_APPLET_AID = bytes.fromhex("A0 00 00 00 54 48 00 83")
-"""Another applet on the card, which other programs may select. Its file
-contains 0xFF bytes, so a reader that reads it by mistake gets no valid text."""
+"""The NHSO applet, which other programs may select. READ BINARY returns the
+person's NHSO file, or 0xFF bytes for a person without NHSO data, so a
+reader that reads it by mistake gets no personal fields."""
+NHSO_APPLET_AID = SECOND_APPLET_AID
+LASER_APPLET_AID = bytes.fromhex("A0 00 00 00 84 06 00 02")
+"""The laser applet, which has no file and responds to one command."""
 
 FCI = bytes.fromhex("6F 08 84 06 A0 00 00 00 54 48")
 """Ten bytes returned after selecting an applet. Readers do not parse them."""
@@ -31,6 +36,7 @@ CLA_PROPRIETARY = 0x80
 INS_SELECT = 0xA4
 INS_READ_BINARY = 0xB0
 INS_GET_RESPONSE = 0xC0
+INS_LASER_ID = 0x00
 SELECT_BY_AID = 0x04
 
 SW_OK = 0x9000
@@ -89,6 +95,8 @@ class SimulatedCard:
     :param profile: a :class:`Profile` or the name of one in ``PROFILES``.
     :param image: a file image to serve instead of the person's, for
         broken cards (see :func:`trayagent.simcard.image.build_file`).
+    :param nhso_image: an NHSO file image to serve instead of the person's
+        (see :func:`trayagent.simcard.image.build_nhso_file`).
     :param on_command: called with each command APDU as upper-case hex,
         on the thread that calls :meth:`process`.
     """
@@ -99,15 +107,22 @@ class SimulatedCard:
         profile: Profile | str = "fast",
         *,
         image: bytes | None = None,
+        nhso_image: bytes | None = None,
         on_command: Callable[[str], None] | None = None,
     ) -> None:
         self.person = person
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self._files: dict[bytes, bytes] = {}
+        self._laser_response: bytes | None = None
         if self.profile.has_thai_applets:
             personal = image if image is not None else encode_person(person)
             self._files[PERSONAL_APPLET_AID] = personal
-            self._files[SECOND_APPLET_AID] = b"\xff" * len(personal)
+            if self.profile.has_nhso_applet:
+                self._files[NHSO_APPLET_AID] = _nhso_file(person, nhso_image, personal)
+            if self.profile.has_laser_applet:
+                self._laser_response = laser_response(
+                    person.laser_id, self.profile.laser_form
+                )
         self._on_command = on_command
         self._lock = threading.Lock()
         self._log: list[str] = []
@@ -235,6 +250,8 @@ class SimulatedCard:
             return self._select(apdu)
         if ins == INS_READ_BINARY and cla == CLA_PROPRIETARY:
             return self._read_binary(apdu)
+        if ins == INS_LASER_ID and cla == CLA_PROPRIETARY:
+            return self._laser_id(apdu)
         if ins in (INS_SELECT, INS_READ_BINARY, INS_GET_RESPONSE):
             return _status(SW_CLA_NOT_SUPPORTED)
         return _status(SW_INS_NOT_SUPPORTED)
@@ -246,7 +263,7 @@ class SimulatedCard:
         if len(apdu) < 5 or len(apdu) not in (5 + apdu[4], 6 + apdu[4]):
             return _status(SW_WRONG_LENGTH)
         aid = apdu[5 : 5 + apdu[4]]
-        if aid not in self._files:
+        if not self._has_applet(aid):
             self._selected = None
             return _status(SW_FILE_NOT_FOUND)
         self._selected = aid
@@ -262,10 +279,30 @@ class SimulatedCard:
         offset, length = read
         if not 1 <= length <= MAX_READ_LENGTH:
             return _status(SW_WRONG_LENGTH)
-        file = self._files[self._selected]
+        file = self._files.get(self._selected)
+        if file is None:
+            return _status(SW_COMMAND_NOT_ALLOWED)
         if offset + length > len(file):
             return _status(SW_WRONG_PARAMETERS)
         return self._respond(file[offset : offset + length])
+
+    def _laser_id(self, apdu: bytes) -> bytes:
+        """Handle ``80 00 00 00 Le``: the laser ID, whatever Le requests.
+
+        Only the laser applet accepts the command; the others return 6D00.
+        """
+        if self._selected != LASER_APPLET_AID or self._laser_response is None:
+            return _status(SW_INS_NOT_SUPPORTED)
+        if len(apdu) != 5:
+            return _status(SW_WRONG_LENGTH)
+        if apdu[2] != 0x00 or apdu[3] != 0x00:
+            return _status(SW_WRONG_PARAMETERS)
+        return self._respond(self._laser_response)
+
+    def _has_applet(self, aid: bytes) -> bool:
+        if aid == LASER_APPLET_AID:
+            return self._laser_response is not None
+        return aid in self._files
 
     def _get_response(self, apdu: bytes) -> bytes:
         """Handle ``00 C0 00 P2 LL``; P2 must match the profile's."""
@@ -299,6 +336,15 @@ def _parse_read_binary(apdu: bytes) -> tuple[int, int] | None:
     if apdu[1] != INS_READ_BINARY or apdu[4] != 2:
         return None
     return int.from_bytes(apdu[2:4], "big"), int.from_bytes(apdu[5:7], "big")
+
+
+def _nhso_file(person: Person, nhso_image: bytes | None, personal: bytes) -> bytes:
+    """Return the NHSO file: the override, the person's data, or 0xFF bytes."""
+    if nhso_image is not None:
+        return nhso_image
+    if person.nhso is not None:
+        return encode_nhso(person.nhso)
+    return b"\xff" * len(personal)
 
 
 def _status(sw: int) -> bytes:

@@ -6,6 +6,9 @@ Tests combine behaviours with :func:`dataclasses.replace`, for example the
 """
 
 from dataclasses import dataclass
+from typing import Literal
+
+LaserForm = Literal["short", "long"]
 
 ATR_T0 = bytes.fromhex("3B 78 18 00 00 00 73 C8 40 13 00 90 00")
 """T=0 ATR in the style of Thai ID cards: TA1 TB1 TC1, eight historical bytes."""
@@ -43,8 +46,15 @@ class Profile:
     byte_delay: float = 0.0
     """Seconds the card takes for each byte of response, status word included."""
     has_thai_applets: bool = True
+    """The card has the Thai ID applets. ``False`` rejects every SELECT,
+    regardless of the two flags below."""
     mute: bool = False
     """Present in the reader but sends no usable ATR."""
+    has_laser_applet: bool = True
+    has_nhso_applet: bool = True
+    laser_form: LaserForm = "short"
+    """The laser applet's response: ``"short"`` (0x10 bytes) or ``"long"``
+    (0x17 bytes, with version and state bytes before the code)."""
 
     def response_delay(self, response_length: int) -> float:
         """Return the seconds to wait before sending a response of that length."""
@@ -70,6 +80,13 @@ PROFILES: dict[str, Profile] = {
         Profile("mute", b"", mute=True),
         Profile("atr-3b67", ATR_3B67, get_response_p2=0x01),
         Profile("t1", ATR_T1, protocol=1),
+        Profile(
+            "no-optional-applets",
+            ATR_T0,
+            has_laser_applet=False,
+            has_nhso_applet=False,
+        ),
+        Profile("laser-long", ATR_T0, laser_form="long"),
     )
 }
 """Every profile by name; ``fast`` is the default."""
