@@ -68,11 +68,16 @@ class Agent:
         self._options = options
         self._stopping = threading.Event()
         self._tray: Any = None
+        # Orders the tray's creation against stop(), so a stop that comes
+        # while the tray is being created still ends the tray's loop.
+        self._tray_lock = threading.Lock()
         self.hub = Hub(on_change=self._status_changed)
         self._policy = OriginPolicy(
             settings.allowed_origins,
             settings.blocked_origins,
-            interactive=False,
+            # Until the tray turns out to be unavailable, unknown sites wait
+            # for staff rather than being rejected.
+            interactive=not options.headless,
             on_pending=self._on_pending_origin,
         )
         self.server = ServerThread(self._make_app, settings.port)
@@ -116,10 +121,12 @@ class Agent:
         return EXIT_OK
 
     def stop(self) -> None:
-        """Ask the agent to stop; safe from any thread."""
-        self._stopping.set()
-        if self._tray is not None:
-            self._tray.stop()
+        """Ask the agent to stop; safe from any thread, even while the tray starts."""
+        with self._tray_lock:
+            self._stopping.set()
+            tray = self._tray
+        if tray is not None:
+            tray.stop()
 
     # Tray controller
 
@@ -248,6 +255,15 @@ class Agent:
         allowed = {"allow": True, "block": False, "forget": None}[action]
         self._change_origins(origin, allowed=allowed)
 
+    def _stop_asking_about_origins(self) -> None:
+        """Without a tray nobody can answer; reject the sites that wait."""
+        self._policy.interactive = False
+        app = self.server.app
+        for origin in sorted(self._policy.pending):
+            self._policy.pending.discard(origin)
+            if app is not None:
+                self.server.loop.create_task(block_held_origin(app, origin))
+
     def _on_activate(self) -> None:
         logger.info("Another trayagent was started; this one keeps running")
         if self._tray is not None:
@@ -302,12 +318,16 @@ class Agent:
         from .tray import TrayUnavailable, create_tray
 
         try:
-            self._tray = create_tray(self, self.status())
+            tray = create_tray(self, self.status())
         except TrayUnavailable as error:
             logger.warning("No tray icon can be shown (%s); running headless", error)
+            self.server.call_soon(self._stop_asking_about_origins)
             return False
-        # With a tray, staff can be asked about unknown web sites.
-        self.server.call_soon(setattr, self._policy, "interactive", True)
+        with self._tray_lock:
+            self._tray = tray
+            stopping = self._stopping.is_set()
+        if stopping:
+            tray.stop()  # run() then returns at once
         return True
 
     def _handle_signals(self) -> None:

@@ -24,6 +24,7 @@ MESSAGE_TYPES = (
     "settings",
     "error",
     "pong",
+    "access",
 )
 
 
