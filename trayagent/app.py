@@ -96,6 +96,7 @@ class Agent:
             os.getpid(),
             self._settings_file,
         )
+        self._handle_signals()
         try:
             self.server.start()
         except PortInUseError as error:
@@ -110,7 +111,6 @@ class Agent:
             logger.error("The server could not start: %s", error)
             return EXIT_START_FAILED
         self.monitor.start()
-        self._handle_signals()
         try:
             if self._options.headless or not self._start_tray():
                 self._stopping.wait()

@@ -64,6 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="read a card only when a client asks, for this run",
     )
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        title="commands (without one, trayagent runs the agent)",
+    )
+    autostart = commands.add_parser(
+        "autostart", help="start trayagent at login: enable, disable or show it"
+    )
+    autostart.add_argument("action", choices=("enable", "disable", "status"))
+    origins = commands.add_parser(
+        "origins", help="list, allow, block or remove web sites that may read cards"
+    )
+    origins.add_argument("action", choices=("list", "allow", "block", "remove"))
+    origins.add_argument(
+        "origin", nargs="?", help="the web site, e.g. https://clinic.example"
+    )
     parser.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
@@ -77,14 +93,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     arguments = build_parser().parse_args(argv)
+    if arguments.command == "autostart":
+        from . import autostart
+
+        return autostart.main(arguments.action)
+    if arguments.command == "origins":
+        from . import origin_command
+
+        return origin_command.main(arguments.action, arguments.origin)
     agent = make_agent(arguments)
-    if agent is None:
-        return 1
+    if isinstance(agent, int):
+        return agent
     return agent.run()
 
 
-def make_agent(arguments: argparse.Namespace) -> "Agent | None":
-    """Set up logging and settings and build the agent; ``None`` if logging fails."""
+def make_agent(arguments: argparse.Namespace) -> "Agent | int":
+    """Set up logging and settings and build the agent.
+
+    Returns an exit status instead when the agent must not start: 1 when
+    the log folder cannot be written, 0 when this user's trayagent already
+    runs (asked to show itself), 3 when another program holds the port.
+    """
     from .logs import setup_logging
 
     try:
@@ -94,7 +123,7 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | None":
             f"trayagent: cannot write logs to {paths.log_dir()}: {error}",
             file=sys.stderr,
         )
-        return None
+        return 1
 
     settings_file = paths.settings_path()
     saved = load_settings(settings_file)
@@ -107,7 +136,16 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | None":
         settings = settings.replace(auto_read=arguments.auto_read)
     logger.info("Logging to %s", log_file)
 
-    from .app import Agent, RunOptions
+    from .app import EXIT_PORT_IN_USE, Agent, RunOptions
+    from .instance import check_instance
+
+    conflict = check_instance(paths.config_dir(), settings.port)
+    if conflict is not None:
+        logger.error("Not starting: %s", conflict.message)
+        print(f"trayagent: {conflict.message}", file=sys.stderr)
+        # launchd restarts an agent that exits with an error, so a second
+        # start of a running agent exits with 0.
+        return 0 if conflict.already_running else EXIT_PORT_IN_USE
 
     return Agent(
         saved, settings, settings_file, RunOptions(headless=arguments.headless)

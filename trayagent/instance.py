@@ -217,16 +217,39 @@ def notify_running_agent(port: int, timeout: float = 1.0) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class InstanceConflict:
+    """Why this process may not start.
+
+    :param already_running: another trayagent of this user runs (and was
+        asked to show itself), as opposed to the port being taken.
+    """
+
+    message: str
+    already_running: bool
+
+
 def check_single_instance(
     config_dir: Path, port: int, *, grace: float = STARTUP_GRACE
 ) -> str | None:
     """Decide whether this process may start; return a message for the user if not.
 
+    See :func:`check_instance`, which also says what kind of conflict it is.
+    """
+    conflict = check_instance(config_dir, port, grace=grace)
+    return conflict.message if conflict is not None else None
+
+
+def check_instance(
+    config_dir: Path, port: int, *, grace: float = STARTUP_GRACE
+) -> InstanceConflict | None:
+    """Decide whether this process may start.
+
     Returns ``None`` when this process may start. It then holds the instance
     lock, with ``port`` recorded, until it exits or calls
-    :func:`release_instance_lock`. Otherwise the message names the agent or
-    program in the way and what to do, and an agent of the same user is
-    asked to show itself with :func:`notify_running_agent`.
+    :func:`release_instance_lock`. Otherwise the conflict's message names
+    the agent or program in the way and what to do, and an agent of the same
+    user is asked to show itself with :func:`notify_running_agent`.
 
     :param grace: seconds to wait for an agent that holds the lock but does
         not respond yet.
@@ -241,17 +264,24 @@ def check_single_instance(
             config_dir,
             error,
         )
-        return _port_message(port, probe_agent(port), settings_file)
+        return _port_conflict(port, probe_agent(port), settings_file)
     if lock is None:
-        return _running_message(config_dir, port, grace)
+        return InstanceConflict(_running_message(config_dir, port, grace), True)
 
-    message = _port_message(port, probe_agent(port), settings_file)
-    if message is not None:
+    conflict = _port_conflict(port, probe_agent(port), settings_file)
+    if conflict is not None:
         lock.release()
-        return message
+        return conflict
     lock.write_port(port)
     _held_lock = lock
     return None
+
+
+def _port_conflict(
+    port: int, found: RunningAgent | PortTaken | None, settings_file: Path
+) -> InstanceConflict | None:
+    message = _port_message(port, found, settings_file)
+    return InstanceConflict(message, False) if message is not None else None
 
 
 def release_instance_lock() -> None:

@@ -42,7 +42,8 @@ def wait_until_serving(port: int) -> None:
 
 def main() -> int:
     agent = make_agent(build_parser().parse_args(sys.argv[1:]))
-    assert agent is not None
+    if isinstance(agent, int):
+        return agent
     clicked: list[float] = []
 
     def click_items() -> None:

@@ -238,14 +238,16 @@ def test_connection_limit(start_agent):
 def test_flooding_client_is_limited_then_closed(start_agent):
     agent = start_agent()
 
-    async def receive_all(socket, count):
+    async def receive_until_quiet(socket, quiet=0.5):
         replies = []
-        for _ in range(count):
-            frame = await asyncio.wait_for(socket.receive(), 10)
+        while True:
+            try:
+                frame = await asyncio.wait_for(socket.receive(), quiet)
+            except TimeoutError:
+                return replies
             if frame.type != aiohttp.WSMsgType.TEXT:
-                break
+                return replies
             replies.append(json.loads(frame.data))
-        return replies
 
     async def scenario():
         async with aiohttp.ClientSession() as session:
@@ -253,7 +255,7 @@ def test_flooding_client_is_limited_then_closed(start_agent):
             await socket.receive()  # hello
             for number in range(50):
                 await socket.send_str(json.dumps({"type": "ping", "id": number}))
-            burst = await receive_all(socket, 41)
+            burst = await receive_until_quiet(socket)
             for number in range(300):
                 await socket.send_str(json.dumps({"type": "ping", "id": number}))
             while (await asyncio.wait_for(socket.receive(), 10)).type in (
@@ -266,7 +268,9 @@ def test_flooding_client_is_limited_then_closed(start_agent):
     burst, close_code, other = run(scenario())
     pongs = [reply for reply in burst if reply["type"] == "pong"]
     limited = [reply for reply in burst if reply.get("code") == "RATE_LIMITED"]
-    assert len(pongs) == 40
+    # A burst of 40 passes; the bucket refills at 20 a second while the 50
+    # messages arrive, so a slow machine lets a few more through.
+    assert 40 <= len(pongs) < 50
     assert len(limited) == 1
     assert close_code == 1008
     assert other == 101

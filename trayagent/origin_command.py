@@ -1,0 +1,126 @@
+"""``trayagent origins``: list, allow, block or remove web sites.
+
+Runs on the main thread of a short-lived process. When an agent answers on
+the configured port, the change goes to it through ``POST /api/origins``
+and applies at once (the agent saves the settings file); otherwise the
+settings file is edited directly and the change applies at the next start.
+"""
+
+import http.client
+import json
+import logging
+import sys
+from typing import Any
+
+from . import paths
+from .origins import normalize_origin
+from .settings import Settings, load_settings, save_settings
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = ("list", "allow", "block", "remove")
+
+# Seconds to wait for a running agent to answer.
+AGENT_TIMEOUT = 2.0
+
+_AGENT_ACTIONS = {"allow": "allow", "block": "block", "remove": "forget"}
+
+
+def main(action: str, origin: str | None) -> int:
+    """Run one ``origins`` action; return the exit status."""
+    settings_file = paths.settings_path()
+    settings = load_settings(settings_file)
+    if action == "list":
+        return _list(settings)
+    if origin is None:
+        print(
+            f"trayagent origins {action}: give the web site, e.g. "
+            "https://clinic.example",
+            file=sys.stderr,
+        )
+        return 2
+    normalized = normalize_origin(origin)
+    if normalized is None:
+        print(
+            f"trayagent origins {action}: {origin!r} is not an http or https "
+            "origin (scheme://host[:port], no path)",
+            file=sys.stderr,
+        )
+        return 2
+
+    answer = _ask_agent(
+        settings.port,
+        "POST",
+        {"origin": normalized, "action": _AGENT_ACTIONS[action]},
+    )
+    if answer is not None:
+        print(f"{_past_tense(action)} {normalized}; the running agent applied it.")
+        return 0
+    try:
+        save_settings(settings_file, _changed(settings, action, normalized))
+    except OSError as error:
+        print(f"trayagent: cannot write {settings_file}: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{_past_tense(action)} {normalized} in {settings_file}; it applies "
+        "when trayagent starts."
+    )
+    return 0
+
+
+def _list(settings: Settings) -> int:
+    answer = _ask_agent(settings.port, "GET", None)
+    lists = answer or {
+        "allowed": list(settings.allowed_origins),
+        "blocked": list(settings.blocked_origins),
+        "pending": [],
+    }
+    print(
+        "Pages on this PC (http://localhost, http://127.0.0.1, http://[::1]) "
+        "are always allowed."
+    )
+    for title, key in (
+        ("Allowed", "allowed"),
+        ("Blocked", "blocked"),
+        ("Waiting for a decision", "pending"),
+    ):
+        entries = lists.get(key) or []
+        print(f"{title}: {', '.join(entries) if entries else 'none'}")
+    if answer is None:
+        print("(trayagent is not running; read from the settings file)")
+    return 0
+
+
+def _changed(settings: Settings, action: str, origin: str) -> Settings:
+    allowed = [o for o in settings.allowed_origins if o != origin]
+    blocked = [o for o in settings.blocked_origins if o != origin]
+    if action == "allow":
+        allowed.append(origin)
+    elif action == "block":
+        blocked.append(origin)
+    return settings.replace(
+        allowed_origins=tuple(allowed), blocked_origins=tuple(blocked)
+    )
+
+
+def _past_tense(action: str) -> str:
+    return {"allow": "Allowed", "block": "Blocked", "remove": "Removed"}[action]
+
+
+def _ask_agent(port: int, method: str, body: dict[str, str] | None) -> Any:
+    """Send a request to a running agent; return its JSON answer or ``None``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=AGENT_TIMEOUT)
+    try:
+        payload = json.dumps(body) if body is not None else None
+        headers = {"Host": f"127.0.0.1:{port}"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, "/api/origins", body=payload, headers=headers)
+        response = connection.getresponse()
+        if response.status != 200:
+            return None
+        return json.loads(response.read())
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
