@@ -1,9 +1,10 @@
 """``trayagent origins``: list, allow, block or remove web sites.
 
 Runs on the main thread of a short-lived process. When an agent answers on
-the configured port, the change goes to it through ``POST /api/origins``
-and applies at once (the agent saves the settings file); otherwise the
-settings file is edited directly and the change applies at the next start.
+its port (from its lock file, else the settings), the change goes to it
+through ``POST /api/origins`` and applies at once (the agent saves the
+settings file). Otherwise the settings file is edited directly and the
+change applies at the next start.
 """
 
 import http.client
@@ -13,6 +14,7 @@ import sys
 from typing import Any
 
 from . import paths
+from .instance import read_lock_info
 from .origins import normalize_origin
 from .settings import Settings, load_settings, save_settings
 
@@ -30,8 +32,9 @@ def main(action: str, origin: str | None) -> int:
     """Run one ``origins`` action; return the exit status."""
     settings_file = paths.settings_path()
     settings = load_settings(settings_file)
+    port = _agent_port(settings)
     if action == "list":
-        return _list(settings)
+        return _list(settings, port)
     if origin is None:
         print(
             f"trayagent origins {action}: give the web site, e.g. "
@@ -49,7 +52,7 @@ def main(action: str, origin: str | None) -> int:
         return 2
 
     answer = _ask_agent(
-        settings.port,
+        port,
         "POST",
         {"origin": normalized, "action": _AGENT_ACTIONS[action]},
     )
@@ -68,8 +71,16 @@ def main(action: str, origin: str | None) -> int:
     return 0
 
 
-def _list(settings: Settings) -> int:
-    answer = _ask_agent(settings.port, "GET", None)
+def _agent_port(settings: Settings) -> int:
+    """Return the port of the running agent: from its lock file, else the setting."""
+    info = read_lock_info(paths.config_dir())
+    if info is not None and info.port is not None:
+        return info.port
+    return settings.port
+
+
+def _list(settings: Settings, port: int) -> int:
+    answer = _ask_agent(port, "GET", None)
     lists = answer or {
         "allowed": list(settings.allowed_origins),
         "blocked": list(settings.blocked_origins),

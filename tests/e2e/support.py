@@ -222,6 +222,16 @@ class WsClient:
         return [message["type"] for message in self.messages]
 
 
+async def handshake_status(url: str, **headers: str) -> int:
+    """Return the HTTP status of a WebSocket handshake, 101 when it succeeded."""
+    async with aiohttp.ClientSession() as session:
+        try:
+            async with session.ws_connect(url, headers=headers):
+                return 101
+        except aiohttp.WSServerHandshakeError as error:
+            return error.status
+
+
 def run(coroutine: Any) -> Any:
     """Run an async test body on a fresh event loop."""
     return asyncio.run(coroutine)

@@ -9,7 +9,7 @@ import pytest
 
 from trayagent.simcard import PEOPLE, SimulatedCard
 
-from .support import WsClient, run
+from .support import WsClient, handshake_status, run
 from .test_tray_agent import menu_driver  # noqa: F401 - a fixture
 
 READER0 = "Test Reader 00 00"
@@ -17,16 +17,6 @@ CLINIC = "https://clinic.example"
 JAIDEE = PEOPLE["jaidee"]
 
 pytestmark = pytest.mark.pcsc
-
-
-async def handshake_status(url: str, **headers: str) -> int:
-    """Return the HTTP status of a WebSocket handshake, 101 when it succeeded."""
-    async with aiohttp.ClientSession() as session:
-        try:
-            async with session.ws_connect(url, headers=headers):
-                return 101
-        except aiohttp.WSServerHandshakeError as error:
-            return error.status
 
 
 def test_allowed_origin_gets_card(start_agent, slot0):
@@ -46,7 +36,11 @@ def test_allowed_origin_gets_card(start_agent, slot0):
 
 def test_loopback_page_is_allowed_by_default(start_agent):
     agent = start_agent()
-    for origin in ("http://localhost:3000", "http://127.0.0.1:8080", "http://[::1]:5173"):
+    for origin in (
+        "http://localhost:3000",
+        "http://127.0.0.1:8080",
+        "http://[::1]:5173",
+    ):
         assert run(handshake_status(agent.ws_url, Origin=origin)) == 101
 
 
@@ -195,7 +189,9 @@ def test_program_can_allow_origin_without_restart(start_agent):
         before = await handshake_status(agent.ws_url, Origin=CLINIC)
         async with aiohttp.ClientSession() as session:
             body = {"origin": CLINIC, "action": "allow"}
-            async with session.post(f"{agent.base_url}/api/origins", json=body) as response:
+            async with session.post(
+                f"{agent.base_url}/api/origins", json=body
+            ) as response:
                 lists = await response.json()
             async with session.post(
                 f"{agent.base_url}/api/origins",
