@@ -138,6 +138,14 @@ class Agent:
         """Turn the photo on or off, save it, and tell the clients."""
         self._change_settings(include_photo=enabled)
 
+    def set_read_laser_id(self, enabled: bool) -> None:
+        """Turn reading the laser code on or off, save it, and tell the clients."""
+        self._change_settings(read_laser_id=enabled)
+
+    def set_read_nhso(self, enabled: bool) -> None:
+        """Turn reading the NHSO data on or off, save it, and tell the clients."""
+        self._change_settings(read_nhso=enabled)
+
     def read_now(self, reader: str | None) -> None:
         """Read the card in ``reader``, or in every reader holding one."""
         readers = [reader] if reader else self.monitor.readers_with_card()
@@ -280,12 +288,16 @@ class Agent:
             auto_read=settings.auto_read,
             include_photo=settings.include_photo,
             timeout=settings.read_timeout,
+            read_laser_id=settings.read_laser_id,
+            read_nhso=settings.read_nhso,
         )
 
     def _client_settings(self) -> dict[str, bool]:
         return {
             "auto_read": self._settings.auto_read,
             "include_photo": self._settings.include_photo,
+            "read_laser_id": self._settings.read_laser_id,
+            "read_nhso": self._settings.read_nhso,
         }
 
     def _change_settings(self, **changes: Any) -> None:

@@ -21,6 +21,10 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
     "READ_FAILED": "The card could not be read. Remove it and insert it again.",
     "READ_TIMEOUT": "Reading the card took too long. Remove it and insert it again.",
     "PHOTO_INVALID": "The photo on the card is not a valid JPEG image.",
+    "APPLET_NOT_FOUND": (
+        "This card has no such data; older cards lack the laser code and the "
+        "health-insurance data."
+    ),
     "NO_CARD": "There is no card in the reader.",
     "NO_READER": "No card reader is connected.",
     "UNKNOWN_READER": "There is no card reader with that name.",
@@ -47,8 +51,7 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
         "trayagent menu of the system tray."
     ),
     "TOO_MANY_CONNECTIONS": (
-        "Too many connections to the agent are open; close unused tabs and "
-        "try again."
+        "Too many connections to the agent are open; close unused tabs and try again."
     ),
     # Client messages
     "INVALID_JSON": "The message is not valid JSON.",

@@ -8,7 +8,9 @@ process, so data read from one insertion can never be mistaken for the next.
 
 from dataclasses import dataclass, field
 
+from .card.laser import LaserId
 from .card.model import PersonalData, Photo
+from .card.nhso import NhsoData
 from .status import ServiceState
 
 
@@ -81,6 +83,28 @@ class PhotoRead:
 
 
 @dataclass(frozen=True)
+class LaserRead:
+    """The laser code was read, or ``laser`` is ``None`` and ``error_code`` says why."""
+
+    reader: str
+    insertion: int
+    laser: LaserId | None = field(repr=False)
+    seconds: float
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class NhsoRead:
+    """The NHSO data was read, or ``nhso`` is ``None`` and ``error_code`` says why."""
+
+    reader: str
+    insertion: int
+    nhso: NhsoData | None = field(repr=False)
+    seconds: float
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
 class CardReadFailed:
     """Reading the card of an insertion failed with a stable error code."""
 
@@ -114,6 +138,8 @@ MonitorEvent = (
     | ReadStarted
     | CardRead
     | PhotoRead
+    | LaserRead
+    | NhsoRead
     | CardReadFailed
     | ReadFinished
     | CardRemoved

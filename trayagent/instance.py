@@ -205,14 +205,18 @@ def notify_running_agent(port: int, timeout: float = 1.0) -> bool:
         response = connection.getresponse()
         response.read()
     except (OSError, http.client.HTTPException) as error:
-        logger.info("Cannot notify the agent on port %d: %s", port, _describe_error(error))
+        logger.info(
+            "Cannot notify the agent on port %d: %s", port, _describe_error(error)
+        )
         return False
     finally:
         connection.close()
     if 200 <= response.status < 300:
         return True
     logger.info(
-        "The agent on port %d responded with HTTP %d to /api/activate", port, response.status
+        "The agent on port %d responded with HTTP %d to /api/activate",
+        port,
+        response.status,
     )
     return False
 
@@ -361,7 +365,9 @@ def _read_status(
         response = connection.getresponse()
         body = response.read()
     except (OSError, http.client.HTTPException) as error:
-        return PortTaken(port, f"no HTTP response to /api/status: {_describe_error(error)}")
+        return PortTaken(
+            port, f"no HTTP response to /api/status: {_describe_error(error)}"
+        )
     if response.status != 200:
         return PortTaken(port, f"/api/status returned HTTP {response.status}")
     try:

@@ -3,8 +3,9 @@
 Runs on a ``card-read-N`` thread that the card source (the PC/SC monitor or
 the simulated reader) starts for the read. The job opens the connection it
 is given, runs the card layer's reading sequence, and publishes
-``ReadStarted``, ``CardRead``, ``PhotoRead``, ``CardReadFailed`` and
-``ReadFinished`` in that order.
+``ReadStarted``, ``CardRead``, ``PhotoRead``, then ``LaserRead`` and
+``NhsoRead`` when those reads are on, or ``CardReadFailed``, and last
+``ReadFinished``.
 """
 
 import logging
@@ -15,12 +16,16 @@ from typing import Protocol
 
 from .card.connection import CardConnection
 from .card.errors import CardError
+from .card.laser import read_laser_id
 from .card.model import PersonalData, Photo
+from .card.nhso import read_nhso
 from .card.reader import read_card
 from .events import (
     CardRead,
     CardReadFailed,
+    LaserRead,
     MonitorEvent,
+    NhsoRead,
     PhotoRead,
     ReadFinished,
     ReadStarted,
@@ -36,6 +41,8 @@ class ReadOptions:
     auto_read: bool = True
     include_photo: bool = True
     timeout: float = 10.0
+    read_laser_id: bool = False
+    read_nhso: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,7 @@ class ReadJob:
             outcome = ReadOutcome(self.reader)
             if self.options.include_photo:
                 self._publish_photo(result.photo, started)
+            self._read_optional()
         finally:
             self.connection.close()
 
@@ -107,6 +115,36 @@ class ReadJob:
             self.publish(CardReadFailed(self.reader, self.insertion, outcome.code))
         self.publish(ReadFinished(self.reader, self.insertion))
         return outcome
+
+    def _read_optional(self) -> None:
+        """Read the laser code and the NHSO data when they are switched on.
+
+        Each runs after the personal data and the photo were delivered, in
+        a transaction of its own, so a failure only yields its own message
+        with a reason and never touches what was already sent.
+        """
+        optional = (
+            (self.options.read_laser_id, read_laser_id, LaserRead, "laser ID"),
+            (self.options.read_nhso, read_nhso, NhsoRead, "NHSO data"),
+        )
+        for wanted, read, event_type, name in optional:
+            if not wanted:
+                continue
+            started = time.monotonic()
+            try:
+                data = read(self.connection, timeout=self.options.timeout)
+            except CardError as error:
+                logger.info(
+                    "Reading the %s from %s failed: %s", name, self.reader, error.code
+                )
+                logger.debug("Optional read failure detail: %s", error)
+                self.publish(
+                    event_type(self.reader, self.insertion, None, 0.0, error.code)
+                )
+                continue
+            seconds = time.monotonic() - started
+            logger.info("Read the %s from %s in %.2f s", name, self.reader, seconds)
+            self.publish(event_type(self.reader, self.insertion, data, seconds))
 
     def _on_personal(self, personal: PersonalData, started: float) -> None:
         seconds = time.monotonic() - started

@@ -34,6 +34,8 @@ class Settings:
     :param port: the TCP port the server listens on, on loopback only.
     :param read_timeout: seconds one card read may take before it ends
         with ``READ_TIMEOUT``; 1 to 60.
+    :param read_laser_id: also read the laser code printed on the back.
+    :param read_nhso: also read the NHSO health-insurance data.
     :param allowed_origins: web origins (``https://clinic.example``) whose
         pages may receive card data, normalized.
     :param blocked_origins: web origins that are rejected at once.
@@ -45,6 +47,8 @@ class Settings:
     include_photo: bool = True
     port: int = DEFAULT_PORT
     read_timeout: float = 10.0
+    read_laser_id: bool = False
+    read_nhso: bool = False
     allowed_origins: tuple[str, ...] = ()
     blocked_origins: tuple[str, ...] = ()
     extra: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
@@ -59,6 +63,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "include_photo": (bool,),
     "port": (int,),
     "read_timeout": (int, float),
+    "read_laser_id": (bool,),
+    "read_nhso": (bool,),
     "allowed_origins": (list,),
     "blocked_origins": (list,),
 }

@@ -18,6 +18,8 @@ MESSAGE_TYPES = (
     "card.inserted",
     "card.read",
     "card.photo",
+    "card.laser",
+    "card.nhso",
     "card.removed",
     "card.error",
     "service",

@@ -34,6 +34,8 @@ class ReaderRecord:
     reading: bool = False  # from ReadStarted to ReadFinished
     card: Message | None = None  # the cached card.read body
     photo: Message | None = None  # the cached card.photo body
+    laser: Message | None = None  # the cached card.laser body
+    nhso: Message | None = None  # the cached card.nhso body
     # Requests waiting for the read of this insertion: (client or None, id).
     requests: list[tuple[Client | None, Any]] = field(default_factory=list)
 
@@ -96,6 +98,12 @@ class Hub:
             wants_photo = client is None or client.include_photo
             photo = record.photo if wants_photo else None
             entry["photo"] = photo["photo"] if photo else None
+            for name in ("laser", "nhso"):
+                cached = getattr(record, name)
+                if cached is not None:
+                    entry[name] = {
+                        key: cached[key] for key in (name, "error") if key in cached
+                    }
             entries.append(entry)
         return entries
 
@@ -157,7 +165,7 @@ class Hub:
     def _on_inserted(self, event: events.CardInserted | events.CardMute) -> None:
         record = self.readers.setdefault(event.reader, ReaderRecord(event.reader))
         record.insertion = event.insertion
-        record.card = record.photo = None
+        record.card = record.photo = record.laser = record.nhso = None
         record.reading = False
         record.requests.clear()
         if isinstance(event, events.CardMute):
@@ -185,7 +193,7 @@ class Hub:
         record.requests.clear()
         record.insertion = None
         record.atr = None
-        record.card = record.photo = None
+        record.card = record.photo = record.laser = record.nhso = None
         record.state = ReaderState.EMPTY
         record.error_code = None
         self.broadcast(messages.message("card.removed", reader=event.reader))
@@ -225,6 +233,8 @@ class Hub:
                     messages.error("card.error", event.error_code, reader=record.name),
                     photo=False,
                 )
+            case events.LaserRead() | events.NhsoRead():
+                self._on_optional_read(record, event)
             case events.CardReadFailed():
                 record.state = ReaderState.ERROR
                 record.error_code = event.code
@@ -234,6 +244,25 @@ class Hub:
                 record.requests.clear()
                 if record.state is ReaderState.READING:
                     record.state = ReaderState.PRESENT
+
+    def _on_optional_read(
+        self, record: ReaderRecord, event: events.LaserRead | events.NhsoRead
+    ) -> None:
+        name = "laser" if isinstance(event, events.LaserRead) else "nhso"
+        data = event.laser if isinstance(event, events.LaserRead) else event.nhso
+        fields: dict[str, Any] = {name: data.to_json() if data is not None else None}
+        if event.error_code is not None:
+            fields["error"] = {
+                "code": event.error_code,
+                "message": messages.error_message(event.error_code),
+            }
+        else:
+            fields["duration_ms"] = round(event.seconds * 1000)
+        body = messages.message(f"card.{name}", reader=record.name, **fields)
+        # message() drops None values; the protocol sends an explicit null.
+        body.setdefault(name, None)
+        setattr(record, name, body)
+        self._send_read_result(record, body, photo=False)
 
     def _send_read_error(self, record: ReaderRecord, code: str) -> None:
         body = messages.error("card.error", code, reader=record.name)

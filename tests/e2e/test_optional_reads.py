@@ -1,0 +1,104 @@
+"""Laser ID and NHSO reads end to end: on, off, missing applets, long form."""
+
+import pytest
+
+from trayagent.simcard import LASER_APPLET_AID, NHSO_APPLET_AID, PEOPLE, SimulatedCard
+
+from .support import WsClient, run
+
+READER0 = "Test Reader 00 00"
+RAKDEE = PEOPLE["rakdee"]
+BOTH_ON = {"read_laser_id": True, "read_nhso": True}
+
+pytestmark = pytest.mark.pcsc
+
+
+def selects_of(card: SimulatedCard, aid: bytes) -> list[str]:
+    prefix = "00A40400" + f"{len(aid):02X}" + aid.hex().upper()
+    return [apdu for apdu in card.apdu_log if apdu.startswith(prefix)]
+
+
+async def read_everything(agent, slot0, slot, card, *kinds):
+    """Insert ``card`` and return the client and the first message of each kind."""
+    async with await WsClient.connect(agent.ws_url) as client:
+        await client.receive()
+        client.messages.clear()
+        slot.insert(card)
+        results = {}
+        for kind in kinds:
+            results[kind] = await client.expect(kind, reader=READER0)
+        return client, results
+
+
+def test_both_reads_arrive_after_personal_data(start_agent, slot0):
+    agent = start_agent(settings=BOTH_ON)
+    card = SimulatedCard(RAKDEE)
+    client, results = run(
+        read_everything(
+            agent, card, "card.read", "card.photo", "card.laser", "card.nhso"
+        )
+    )
+    order = [m["type"] for m in client.messages if m["type"].startswith("card.")]
+    assert order == [
+        "card.inserted",
+        "card.read",
+        "card.photo",
+        "card.laser",
+        "card.nhso",
+    ]
+    assert results["card.laser"]["laser"]["raw"] == RAKDEE.laser_id
+    assert results["card.laser"]["laser"]["code"] == "ME0-1234567-89"
+    assert results["card.laser"]["laser"]["form"] == "short"
+    assert results["card.nhso"]["nhso"]["main_right"] == RAKDEE.nhso.main_right
+    assert "error" not in results["card.nhso"]
+    assert results["card.read"]["card"]["citizen_id"] == RAKDEE.citizen_id
+    assert len(selects_of(card, LASER_APPLET_AID)) == 1
+    assert len(selects_of(card, NHSO_APPLET_AID)) == 1
+
+
+def test_late_client_gets_optional_data_in_hello(start_agent, slot0):
+    agent = start_agent(settings=BOTH_ON)
+    run(read_everything(agent, slot0, SimulatedCard(RAKDEE), "card.nhso"))
+
+    async def late():
+        async with await WsClient.connect(agent.ws_url) as client:
+            return await client.receive()
+
+    hello = run(late())
+    entry = next(reader for reader in hello["readers"] if reader["name"] == READER0)
+    assert entry["laser"]["laser"]["raw"] == RAKDEE.laser_id
+    assert entry["nhso"]["nhso"]["main_right"] == RAKDEE.nhso.main_right
+
+
+def test_card_without_optional_applets(start_agent, slot0):
+    agent = start_agent(settings=BOTH_ON)
+    card = SimulatedCard(RAKDEE, "no-optional-applets")
+    client, results = run(
+        read_everything(
+            agent, card, "card.read", "card.photo", "card.laser", "card.nhso"
+        )
+    )
+    assert results["card.read"]["card"]["citizen_id"] == RAKDEE.citizen_id
+    assert results["card.laser"]["laser"] is None
+    assert results["card.laser"]["error"]["code"] == "APPLET_NOT_FOUND"
+    assert results["card.nhso"]["nhso"] is None
+    assert results["card.nhso"]["error"]["code"] == "APPLET_NOT_FOUND"
+    assert "card.error" not in client.types()
+
+
+def test_laser_long_form(start_agent, slot0):
+    agent = start_agent(settings={"read_laser_id": True})
+    card = SimulatedCard(RAKDEE, "laser-long")
+    client, results = run(read_everything(agent, slot0, card, "card.laser"))
+    assert results["card.laser"]["laser"]["form"] == "long"
+    assert results["card.laser"]["laser"]["raw"] == RAKDEE.laser_id
+    assert "card.nhso" not in client.types()
+
+
+def test_reads_off_send_nothing_to_those_applets(start_agent, slot0):
+    agent = start_agent()
+    card = SimulatedCard(RAKDEE)
+    client, _results = run(read_everything(agent, slot0, card, "card.photo"))
+    assert selects_of(card, LASER_APPLET_AID) == []
+    assert selects_of(card, NHSO_APPLET_AID) == []
+    assert "card.laser" not in client.types()
