@@ -18,7 +18,7 @@ def selects_of(card: SimulatedCard, aid: bytes) -> list[str]:
     return [apdu for apdu in card.apdu_log if apdu.startswith(prefix)]
 
 
-async def read_everything(agent, slot0, slot, card, *kinds):
+async def read_everything(agent, slot, card, *kinds):
     """Insert ``card`` and return the client and the first message of each kind."""
     async with await WsClient.connect(agent.ws_url) as client:
         await client.receive()
@@ -35,7 +35,7 @@ def test_both_reads_arrive_after_personal_data(start_agent, slot0):
     card = SimulatedCard(RAKDEE)
     client, results = run(
         read_everything(
-            agent, card, "card.read", "card.photo", "card.laser", "card.nhso"
+            agent, slot0, card, "card.read", "card.photo", "card.laser", "card.nhso"
         )
     )
     order = [m["type"] for m in client.messages if m["type"].startswith("card.")]
@@ -75,7 +75,7 @@ def test_card_without_optional_applets(start_agent, slot0):
     card = SimulatedCard(RAKDEE, "no-optional-applets")
     client, results = run(
         read_everything(
-            agent, card, "card.read", "card.photo", "card.laser", "card.nhso"
+            agent, slot0, card, "card.read", "card.photo", "card.laser", "card.nhso"
         )
     )
     assert results["card.read"]["card"]["citizen_id"] == RAKDEE.citizen_id
