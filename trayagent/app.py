@@ -146,6 +146,20 @@ class Agent:
         """Turn reading the NHSO data on or off, save it, and tell the clients."""
         self._change_settings(read_nhso=enabled)
 
+    def set_start_at_login(self, enabled: bool) -> None:
+        """Enable or disable start at login in the operating system."""
+        from . import autostart
+
+        try:
+            result = autostart.enable() if enabled else autostart.disable()
+        except autostart.AutostartError as error:
+            logger.error("Changing start at login failed: %s", error)
+            if self._tray is not None:
+                self._tray.notify("Start at login was not changed", str(error))
+        else:
+            logger.info("Start at login: %s", autostart.describe(result))
+        self.server.call_soon(self._status_changed)
+
     def read_now(self, reader: str | None) -> None:
         """Read the card in ``reader``, or in every reader holding one."""
         readers = [reader] if reader else self.monitor.readers_with_card()
@@ -189,11 +203,16 @@ class Agent:
 
     def status(self) -> AgentStatus:
         """Return a snapshot of the agent for the tray; call on the loop thread."""
+        login = _start_at_login_status()
         return AgentStatus(
             service=self.hub.service,
             readers=self.hub.reader_statuses(),
             auto_read=self._settings.auto_read,
             include_photo=self._settings.include_photo,
+            read_laser_id=self._settings.read_laser_id,
+            read_nhso=self._settings.read_nhso,
+            start_at_login=login.enabled if login is not None else None,
+            start_at_login_detail=login.detail if login is not None else "",
             ws_url=self._ws_url(),
             allowed_origins=tuple(sorted(self._policy.allowed)),
             pending_origins=tuple(sorted(self._policy.pending)),
@@ -357,3 +376,18 @@ class Agent:
         self.monitor.stop()
         self.server.stop()
         logger.info("trayagent stopped")
+
+
+def _start_at_login_status() -> "Any":
+    """Read the start-at-login state from the operating system, or ``None``.
+
+    Read every time, never from a saved flag, because the user can change
+    it outside the agent (Task Manager, System Settings).
+    """
+    from . import autostart
+
+    try:
+        return autostart.get_status()
+    except autostart.AutostartError as error:
+        logger.debug("Start at login cannot be read: %s", error)
+        return None

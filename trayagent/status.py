@@ -51,6 +51,10 @@ class AgentStatus:
     readers: tuple[ReaderStatus, ...] = ()
     auto_read: bool = True
     include_photo: bool = True
+    read_laser_id: bool = False
+    read_nhso: bool = False
+    start_at_login: bool | None = None  # None when it cannot be determined
+    start_at_login_detail: str = ""  # e.g. "disabled in Task Manager"
     ws_url: str = ""
     page_url: str = ""
     simulated: bool = False

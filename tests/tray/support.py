@@ -39,6 +39,15 @@ class RecordingController:
     def set_include_photo(self, enabled: bool) -> None:
         self.calls.append(("set_include_photo", (enabled,)))
 
+    def set_read_laser_id(self, enabled: bool) -> None:
+        self.calls.append(("set_read_laser_id", (enabled,)))
+
+    def set_read_nhso(self, enabled: bool) -> None:
+        self.calls.append(("set_read_nhso", (enabled,)))
+
+    def set_start_at_login(self, enabled: bool) -> None:
+        self.calls.append(("set_start_at_login", (enabled,)))
+
     def read_now(self, reader: str | None) -> None:
         self.calls.append(("read_now", (reader,)))
 

@@ -185,7 +185,8 @@ def test_quit_last():
 def test_separators_between_sections_only():
     menu = menu_for(make_status((READER_A, ReaderState.EMPTY)))
     positions = [index for index, entry in enumerate(menu) if entry is SEPARATOR]
-    assert positions == [1, 3, 7, 10]
+    # status | address | reading (5 items) | start at login | tools | about
+    assert positions == [1, 3, 9, 11, 14]
 
 
 ALL_STATUSES = [

@@ -46,3 +46,28 @@ def test_allowed_sites_can_be_removed():
     controller = RecordingController()
     invoke_action(remove, controller, {})
     assert controller.calls == [("forget_origin", ("https://b.example",))]
+
+
+def test_optional_reads_are_checkboxes():
+    status = make_status(read_laser_id=True)
+    items = menu_for(status)
+    laser = find(items, "Read laser ID")
+    nhso = find(items, "Read health insurance (NHSO)")
+    assert laser.checked is True
+    assert laser.args == (False,)
+    assert nhso.checked is False
+    assert nhso.action == "set_read_nhso"
+
+
+def test_start_at_login_follows_the_system():
+    unknown = find(menu_for(make_status()), "Start at login (not available)")
+    assert unknown.enabled is False
+    enabled = find(menu_for(make_status(start_at_login=True)), "Start at login")
+    assert enabled.checked is True
+    assert enabled.args == (False,)
+    blocked = make_status(
+        start_at_login=False, start_at_login_detail="disabled in Task Manager"
+    )
+    item = find(menu_for(blocked), "Start at login (disabled in Task Manager)")
+    assert item.checked is False
+    assert item.action == "set_start_at_login"

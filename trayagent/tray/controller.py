@@ -32,6 +32,18 @@ class TrayController(Protocol):
         """Turn sending the card photo to clients on or off."""
         ...
 
+    def set_read_laser_id(self, enabled: bool) -> None:
+        """Turn reading the laser code on the back of the card on or off."""
+        ...
+
+    def set_read_nhso(self, enabled: bool) -> None:
+        """Turn reading the NHSO health-insurance data on or off."""
+        ...
+
+    def set_start_at_login(self, enabled: bool) -> None:
+        """Start the agent at login, or stop doing so."""
+        ...
+
     def read_now(self, reader: str | None) -> None:
         """Read the card in ``reader`` (a PC/SC reader name), or in any reader."""
         ...
@@ -70,6 +82,9 @@ CONTROLLER_ACTIONS = frozenset(
     {
         "set_auto_read",
         "set_include_photo",
+        "set_read_laser_id",
+        "set_read_nhso",
+        "set_start_at_login",
         "read_now",
         "open_test_page",
         "open_log_folder",

@@ -143,6 +143,36 @@ def _reading_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
             args=(not status.include_photo,),
             checked=status.include_photo,
         ),
+        MenuItemSpec(
+            "Read laser ID",
+            action="set_read_laser_id",
+            args=(not status.read_laser_id,),
+            checked=status.read_laser_id,
+        ),
+        MenuItemSpec(
+            "Read health insurance (NHSO)",
+            action="set_read_nhso",
+            args=(not status.read_nhso,),
+            checked=status.read_nhso,
+        ),
+    )
+
+
+def _startup_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
+    status = context.status
+    if status.start_at_login is None:
+        text = "Start at login (not available)"
+        return (MenuItemSpec(text, enabled=False, checked=False),)
+    text = "Start at login"
+    if status.start_at_login_detail and not status.start_at_login:
+        text = f"Start at login ({status.start_at_login_detail})"
+    return (
+        MenuItemSpec(
+            text,
+            action="set_start_at_login",
+            args=(not status.start_at_login,),
+            checked=status.start_at_login,
+        ),
     )
 
 
@@ -225,6 +255,7 @@ _SECTIONS: tuple[Callable[[MenuContext], tuple[MenuItemSpec, ...]], ...] = (
     _address_section,
     _reading_section,
     _sites_section,
+    _startup_section,
     _tools_section,
     _about_section,
 )
