@@ -212,7 +212,8 @@ class Agent:
             read_laser_id=self._settings.read_laser_id,
             read_nhso=self._settings.read_nhso,
             start_at_login=login.enabled if login is not None else None,
-            start_at_login_detail=login.detail if login is not None else "",
+            # Only a state the user must act on is worth a word in the menu.
+            start_at_login_detail=login.detail if login and login.advice else "",
             ws_url=self._ws_url(),
             allowed_origins=tuple(sorted(self._policy.allowed)),
             pending_origins=tuple(sorted(self._policy.pending)),

@@ -143,3 +143,17 @@ def test_auto_read_toggle_is_saved_and_announced(menu_driver, tmp_path):
     assert run(reconnect())["settings"]["auto_read"] is False
     restarted.click("Quit")
     restarted.finish()
+
+
+def test_start_at_login_from_menu_writes_desktop_file(menu_driver):
+    driver = menu_driver()
+    autostart_dir = Path(os.environ["XDG_CONFIG_HOME"]) / "autostart"
+    driver.click("Start at login")
+    written = (autostart_dir / "trayagent.desktop").read_text()
+    driver.click("Start at login")
+    driver.click("Quit")
+    driver.finish()
+    assert "Exec=" in written
+    assert "trayagent" in written
+    remaining = autostart_dir / "trayagent.desktop"
+    assert not remaining.exists() or "Hidden=true" in remaining.read_text()
