@@ -26,14 +26,14 @@ class RecordingClient:
 
 
 @pytest.fixture
-def agent_messages() -> Callable[[str], dict[str, dict]]:
+def agent_messages() -> Callable[..., dict[str, dict]]:
     """Return a function giving the hub's messages for one card, by type.
 
     The card is inserted into a simulated reader, read through the card
     layer and removed; its events go through a real hub.
     """
 
-    def messages(card: str) -> dict[str, dict]:
+    def messages(card: str, options: ReadOptions | None = None) -> dict[str, dict]:
         finished = threading.Event()
         recorded: list = []
 
@@ -42,7 +42,8 @@ def agent_messages() -> Callable[[str], dict[str, dict]]:
             if isinstance(event, events.ReadFinished | events.CardMute):
                 finished.set()
 
-        reader = SimulatedReader(publish, ReadOptions, profile="fast")
+        read_options = options or ReadOptions()
+        reader = SimulatedReader(publish, lambda: read_options, profile="fast")
         reader.start()
         reader.insert(card)
         assert finished.wait(READ_SECONDS)

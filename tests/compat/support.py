@@ -98,6 +98,13 @@ class Agent:
     async def remove(self) -> None:
         await asyncio.to_thread(self.simulator.remove)
 
+    async def read_finished(self, timeout: float = MESSAGE_TIMEOUT) -> None:
+        """Wait until no reader is being read."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(record.reading for record in self.hub.readers.values()):
+            assert asyncio.get_running_loop().time() < deadline, "read still running"
+            await asyncio.sleep(0.01)
+
 
 CreateApp = Callable[..., web.Application]
 
@@ -133,8 +140,7 @@ async def running_agent(
             else:
                 app = factory(hub, simulator, config, policy)
                 if base.COMPAT in app:
-                    settings = {"include_photo": read_options.include_photo}
-                    base.set_settings(app, settings)
+                    base.set_settings(app, client_settings(read_options))
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -147,6 +153,16 @@ async def running_agent(
         simulator.stop()
         for runner in reversed(runners):
             await runner.cleanup()
+
+
+def client_settings(options: ReadOptions) -> dict[str, bool]:
+    """Return the client-visible settings that match read options."""
+    return {
+        "auto_read": options.auto_read,
+        "include_photo": options.include_photo,
+        "read_laser_id": options.read_laser_id,
+        "read_nhso": options.read_nhso,
+    }
 
 
 class OldClient:

@@ -171,6 +171,7 @@ def test_endpoint_sends_card_events():
             async with OldClient.connect(agent.url("go", "/ws", "ws")) as client:
                 await agent.insert("jaidee")
                 await client.expect("event", "smc-data")
+                await agent.read_finished()
                 await agent.remove()
                 await client.expect("event", "smc-removed")
                 return client.messages
@@ -354,3 +355,64 @@ def test_foreign_host_is_rejected():
             return await handshake(agent.url("go", "/ws", "ws"), Host="evil.example")
 
     assert run(scenario()) == (403, None)
+
+
+# Laser code and NHSO data
+
+ALL_PARTS = ReadOptions(read_laser_id=True, read_nhso=True)
+
+
+def test_laser_and_nhso_map_to_card_and_nhso(agent_messages):
+    messages = agent_messages("rakdee", ALL_PARTS)
+    card = {
+        **card_with_photo(messages),
+        "laser": messages["card.laser"]["laser"],
+        "nhso": messages["card.nhso"]["nhso"],
+    }
+
+    [event] = translate(card)
+    payload = event["payload"]
+
+    assert list(payload) == ["personal", "card", "nhso", "reader"]
+    assert payload["card"] == {"laser_id": "ME0123456789"}
+    assert payload["nhso"] == {
+        "main_inscl": "UCS",
+        "sub_inscl": "ผู้มีสิทธิทั่วไป",
+        "main_hospital": "โรงพยาบาลสันทรายทดสอบ",
+        "sub_hospital": "โรงพยาบาลส่งเสริมสุขภาพตำบลหนองหารทดสอบ",
+        "paid_type": "1",
+        "issue_date": "2022-08-01",
+        "expire_date": "2026-09-30",
+        "update_date": format_date(messages["card.nhso"]["nhso"]["update_date"]["raw"]),
+        "change_hospital_amount": str(
+            messages["card.nhso"]["nhso"]["hospital_changes"]
+        ),
+    }
+
+
+def test_lifetime_nhso_expiry_is_formatted_as_card_dates(agent_messages):
+    nhso = agent_messages("mankhong", ALL_PARTS)["card.nhso"]["nhso"]
+
+    [event] = translate({**agent_messages("mankhong")["card.read"], "nhso": nhso})
+
+    assert event["payload"]["nhso"]["expire_date"] == "9456-99-99"
+
+
+def test_endpoint_sends_one_card_with_every_part():
+    async def scenario():
+        async with running_agent(COMPAT, options=ALL_PARTS) as agent:
+            async with OldClient.connect(agent.url("go", "/ws", "ws")) as client:
+                await agent.insert("mankhong")
+                await client.expect("event", "smc-data")
+                await agent.read_finished()
+                await agent.remove()
+                await client.expect("event", "smc-removed")
+                return client.messages
+
+    messages = run(scenario())
+
+    assert [m["event"] for m in messages] == ["smc-inserted", "smc-data", "smc-removed"]
+    payload = messages[1]["payload"]
+    assert payload["card"] == {"laser_id": "KB3456789012"}
+    assert payload["nhso"]["main_inscl"] == "สิทธิข้าราชการ"
+    assert payload["personal"]["face_image"] != ""

@@ -195,6 +195,7 @@ def test_endpoint_greets_then_sends_card_events():
                 await client.expect("type", "connected")
                 await agent.insert("jaidee")
                 await client.expect("type", "card_read")
+                await agent.read_finished()
                 await agent.remove()
                 await client.expect("type", "card_removed")
                 return client.messages

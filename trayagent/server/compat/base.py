@@ -1,4 +1,4 @@
-"""What the compatibility endpoints share: the app, the socket loop, the client.
+"""The parts every compatibility endpoint shares: app, socket loop and client.
 
 Runs on the ``ws-server`` thread. A compatibility app has the agent's
 access middleware and origin policy, so the Host check and the allowed and
@@ -7,9 +7,11 @@ agent's hub and receive every broadcast; :class:`TranslatingClient` turns
 each message into the old format.
 
 The old formats send the card once, photo included, where trayagent sends
-``card.read`` and then ``card.photo``. A :class:`TranslatingClient` keeps
-the ``card.read`` back until its photo arrives, and then translates the two
-as one ``card.read`` with a ``photo`` field.
+``card.read`` and then ``card.photo``, ``card.laser`` and ``card.nhso`` as
+each is read. A :class:`TranslatingClient` keeps the ``card.read`` back
+until every part that the agent's settings switch on has arrived, and then
+translates them as one ``card.read`` with ``photo``, ``laser`` and ``nhso``
+fields.
 """
 
 import asyncio
@@ -45,16 +47,45 @@ class CompatState:
 
     :param include_photo: whether the agent reads photos, so whether a
         ``card.read`` is held for its ``card.photo``.
-    :param photo_wait: seconds a held ``card.read`` waits for its photo
-        before it is sent without one.
+    :param read_laser_id: likewise for ``card.laser``.
+    :param read_nhso: likewise for ``card.nhso``.
+    :param part_wait: seconds a held ``card.read`` waits for its parts
+        before it is sent with those that arrived.
     """
 
     include_photo: bool = True
-    photo_wait: float = 15.0
+    read_laser_id: bool = False
+    read_nhso: bool = False
+    part_wait: float = 15.0
+
+    def update(self, settings: dict[str, Any]) -> None:
+        """Take the parts to wait for from the agent's client-visible settings."""
+        self.include_photo = bool(settings.get("include_photo", True))
+        self.read_laser_id = bool(settings.get("read_laser_id", False))
+        self.read_nhso = bool(settings.get("read_nhso", False))
+
+    def parts(self) -> set[str]:
+        """Return the parts that follow a ``card.read``: photo, laser, nhso."""
+        switched = {
+            "photo": self.include_photo,
+            "laser": self.read_laser_id,
+            "nhso": self.read_nhso,
+        }
+        return {part for part, on in switched.items() if on}
 
 
-# The messages that end the wait of a held card.read.
-_ENDS_OF_HOLD = frozenset(("card.photo", "card.error", "card.removed"))
+# The message that carries each part of a card, and the part's field in it.
+_PART_MESSAGES = {"card.photo": "photo", "card.laser": "laser", "card.nhso": "nhso"}
+
+
+@dataclass
+class _HeldCard:
+    """A ``card.read`` waiting for its parts, with the parts that arrived."""
+
+    card: Message
+    waiting: set[str]
+    timer: asyncio.TimerHandle
+
 
 COMPAT = web.AppKey("compat_state", CompatState)
 CLIENTS = web.AppKey("compat_clients", set)
@@ -74,7 +105,7 @@ def create_base_app(
     app[SOURCE] = source
     app[CONFIG] = config
     app[access.POLICY] = policy or access.OriginPolicy()
-    app[COMPAT] = CompatState(photo_wait=config.read_timeout + READ_WAIT_MARGIN)
+    app[COMPAT] = CompatState(part_wait=config.read_timeout + READ_WAIT_MARGIN)
     app[CLIENTS] = set()
     app.on_shutdown.append(_close_clients)
     return app
@@ -86,7 +117,7 @@ def set_settings(app: web.Application, settings: dict[str, bool]) -> None:
     Call it once when the app is created. Later changes reach the app's
     clients through the hub's ``settings`` broadcasts.
     """
-    app[COMPAT].include_photo = bool(settings.get("include_photo", True))
+    app[COMPAT].update(settings)
 
 
 def add_preflight_routes(app: web.Application, paths: tuple[str, ...]) -> None:
@@ -132,61 +163,76 @@ class TranslatingClient(Client):
 
     async def close(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "") -> None:
         """Drop any held card, stop the writer and close the socket."""
-        for _card, timer in self._held.values():
-            timer.cancel()
+        for held in self._held.values():
+            held.timer.cancel()
         self._held.clear()
         await super().close(code, reason)
 
     def _assemble(self, body: Message) -> list[Message]:
-        """Return the messages to translate now, holding a card for its photo."""
+        """Return the messages to translate now, holding a card for its parts."""
         kind, reader = body.get("type"), body.get("reader")
         if kind == "settings":
-            settings = body.get("settings", {})
-            self._state.include_photo = bool(settings.get("include_photo", True))
+            self._state.update(body.get("settings", {}))
             return [body]
         if not isinstance(reader, str):
             return [body]
         if kind == "card.read":
             self._release(reader)
-            if not self._state.include_photo:
-                return [body]
-            self._hold(reader, body)
-            return []
-        if kind not in _ENDS_OF_HOLD or reader not in self._held:
+            return self._hold(reader, body)
+        held = self._held.get(reader)
+        if held is None:
             return [body]
-        card = self._release(reader)
-        assert card is not None
-        if kind == "card.photo":
-            return [{**card, "photo": body.get("photo")}]
+        if kind in _PART_MESSAGES:
+            part = _PART_MESSAGES[kind]
+            held.card = {**held.card, part: body.get(part)}
+            return self._arrived(reader, held, part)
         if kind == "card.error" and body.get("code") == "PHOTO_INVALID":
-            return [card]
+            return self._arrived(reader, held, "photo")
         if kind == "card.error":
             # The text fields were read before the read failed; the agent's
             # own clients have them already, so these clients get them too.
+            card = self._release(reader)
+            assert card is not None
             return [card, body]
-        return [body]  # card.removed: the card left before its photo
+        if kind == "card.removed":
+            self._release(reader)  # the card left before its parts
+        return [body]
 
-    def _hold(self, reader: str, card: Message) -> None:
+    def _hold(self, reader: str, card: Message) -> list[Message]:
+        waiting = self._state.parts()
+        if not waiting:
+            return [card]
         loop = asyncio.get_running_loop()
-        timer = loop.call_later(self._state.photo_wait, self._photo_timed_out, reader)
-        self._held[reader] = (card, timer)
+        timer = loop.call_later(self._state.part_wait, self._timed_out, reader)
+        self._held[reader] = _HeldCard(card, waiting, timer)
+        return []
+
+    def _arrived(self, reader: str, held: _HeldCard, part: str) -> list[Message]:
+        held.waiting.discard(part)
+        if held.waiting:
+            return []
+        card = self._release(reader)
+        return [card] if card is not None else []
 
     def _release(self, reader: str) -> Message | None:
-        entry = self._held.pop(reader, None)
-        if entry is None:
+        held = self._held.pop(reader, None)
+        if held is None:
             return None
-        card, timer = entry
-        timer.cancel()
-        return card
+        held.timer.cancel()
+        return held.card
 
-    def _photo_timed_out(self, reader: str) -> None:
+    def _timed_out(self, reader: str) -> None:
+        held = self._held.get(reader)
+        if held is None:
+            return
+        logger.info(
+            "No %s arrived for %s within %.0f s; sending the card without",
+            " or ".join(sorted(held.waiting)),
+            reader,
+            self._state.part_wait,
+        )
         card = self._release(reader)
         if card is not None:
-            logger.info(
-                "No photo arrived for %s within %.0f s; sending the card without it",
-                reader,
-                self._state.photo_wait,
-            )
             self.send_old(self.translate(card))
 
 

@@ -40,9 +40,9 @@ _CARD_STATES = frozenset(("present", "read", "error", "mute"))
 def translate(message: Message) -> list[Message]:
     """Return the go-thai-smartcard events for one of the agent's messages.
 
-    A ``card.read`` may carry the card's ``photo`` object, as
-    :class:`~trayagent.server.compat.base.TranslatingClient` builds it.
-    Messages with no counterpart give an empty list.
+    A ``card.read`` may carry the card's ``photo``, ``laser`` and ``nhso``
+    objects, as :class:`~trayagent.server.compat.base.TranslatingClient`
+    builds it. Messages with no counterpart give an empty list.
     """
     kind = message.get("type")
     reader = message.get("reader") or ""
@@ -78,7 +78,16 @@ def card_payload(message: Message) -> dict[str, Any]:
         "face_image": image,
         "base64_img": image,
     }
-    return {"personal": personal, "reader": message.get("reader", "")}
+    payload: dict[str, Any] = {"personal": personal}
+    # go-thai-smartcard leaves card and nhso out when it does not read them.
+    laser = message.get("laser")
+    if laser:
+        payload["card"] = {"laser_id": laser["raw"]}
+    nhso = message.get("nhso")
+    if nhso:
+        payload["nhso"] = _nhso(nhso)
+    payload["reader"] = message.get("reader", "")
+    return payload
 
 
 def format_date(raw: str) -> str:
@@ -119,6 +128,21 @@ def _address(address: dict[str, Any]) -> dict[str, str]:
         "district": strip_prefix(address["district"], "อำเภอ", "เขต"),
         "province": strip_prefix(address["province"], "จังหวัด"),
         "address": address["full"],
+    }
+
+
+def _nhso(nhso: dict[str, Any]) -> dict[str, str]:
+    changes = nhso["hospital_changes"]
+    return {
+        "main_inscl": nhso["main_right"],
+        "sub_inscl": nhso["sub_right"],
+        "main_hospital": nhso["main_hospital"],
+        "sub_hospital": nhso["sub_hospital"],
+        "paid_type": nhso["paid_type"],
+        "issue_date": format_date(nhso["issue_date"]["raw"]),
+        "expire_date": format_date(nhso["expiry_date"]["raw"]),
+        "update_date": format_date(nhso["update_date"]["raw"]),
+        "change_hospital_amount": str(changes) if changes is not None else "",
     }
 
 
