@@ -16,7 +16,6 @@ from typing import Any
 
 from . import __version__, paths
 from .origins import normalize_origin
-from .pcsc.monitor import Monitor
 from .reading import ReadOptions
 from .server.access import SETTINGS_PATH, OriginPolicy
 from .server.app import ServerConfig, announce_settings, create_app
@@ -39,9 +38,12 @@ class RunOptions:
     """How this run differs from the saved settings.
 
     :param headless: run without a tray icon.
+    :param simulate: read from the built-in simulated reader instead of
+        PC/SC, for web developers without a reader.
     """
 
     headless: bool = False
+    simulate: bool = False
 
 
 class Agent:
@@ -81,7 +83,13 @@ class Agent:
             on_pending=self._on_pending_origin,
         )
         self.server = ServerThread(self._make_app, settings.port)
-        self.monitor = Monitor(self._publish, self._read_options)
+        self.monitor = self._make_card_source(options)
+        self._test_cards: tuple[tuple[str, str], ...] = ()
+        if options.simulate:
+            self._test_cards = tuple(
+                (card["key"], card["description"])
+                for card in self.monitor.available_cards()
+            )
 
     @property
     def version(self) -> str:
@@ -184,6 +192,16 @@ class Agent:
         if command is None or not copy_to_clipboard(self._ws_url(), command):
             self.open_test_page()
 
+    def insert_test_card(self, card: str) -> None:
+        """Insert a fictional test card; only with ``--simulate``."""
+        if self._options.simulate:
+            self.monitor.insert(card)
+
+    def remove_test_card(self) -> None:
+        """Remove the simulated card; only with ``--simulate``."""
+        if self._options.simulate:
+            self.monitor.remove()
+
     def allow_origin(self, origin: str) -> None:
         """Allow a web site for good, and admit its waiting connections at once."""
         self._change_origins(origin, allowed=True)
@@ -218,6 +236,8 @@ class Agent:
             allowed_origins=tuple(sorted(self._policy.allowed)),
             pending_origins=tuple(sorted(self._policy.pending)),
             page_url=self._page_url(),
+            simulated=self._options.simulate,
+            test_cards=self._test_cards,
             config_dir=str(paths.config_dir()),
             log_dir=str(paths.log_dir()),
         )
@@ -228,13 +248,28 @@ class Agent:
         config = ServerConfig(
             port=self._settings.port,
             read_timeout=self._settings.read_timeout,
+            simulated=self._options.simulate,
             on_activate=self._on_activate,
             on_origin_change=self._on_origin_request,
         )
         app = create_app(self.hub, self.monitor, config, self._policy)
+        if self._options.simulate:
+            from .server.simulator_routes import add_simulator_routes
+
+            add_simulator_routes(app, self.monitor)
         app[SETTINGS_PATH] = str(self._settings_file)
         announce_settings(app, self._client_settings())
         return app
+
+    def _make_card_source(self, options: RunOptions) -> Any:
+        if not options.simulate:
+            from .pcsc.monitor import Monitor
+
+            return Monitor(self._publish, self._read_options)
+        from .simulator import SimulatedReader
+
+        logger.info("Simulated reader: no PC/SC, test cards only")
+        return SimulatedReader(self._publish, self._read_options)
 
     def _change_origins(self, origin: str, *, allowed: bool | None) -> None:
         normalized = normalize_origin(origin)

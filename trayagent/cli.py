@@ -38,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the server and the card monitor without a tray icon",
     )
     parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help=(
+            "use a built-in simulated reader with fictional test cards instead "
+            "of PC/SC; no reader or pcscd needed"
+        ),
+    )
+    parser.add_argument(
         "--port",
         type=_port,
         help=(
@@ -147,9 +155,8 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
         # start of a running agent exits with 0.
         return 0 if conflict.already_running else EXIT_PORT_IN_USE
 
-    return Agent(
-        saved, settings, settings_file, RunOptions(headless=arguments.headless)
-    )
+    options = RunOptions(headless=arguments.headless, simulate=arguments.simulate)
+    return Agent(saved, settings, settings_file, options)
 
 
 def _port(text: str) -> int:

@@ -58,6 +58,7 @@ class AgentStatus:
     ws_url: str = ""
     page_url: str = ""
     simulated: bool = False
+    test_cards: tuple[tuple[str, str], ...] = ()  # (key, description), simulated only
     config_dir: str = ""
     log_dir: str = ""
     allowed_origins: tuple[str, ...] = ()  # web sites staff allowed

@@ -60,6 +60,12 @@ class RecordingController:
     def copy_ws_url(self) -> None:
         self.calls.append(("copy_ws_url", ()))
 
+    def insert_test_card(self, card: str) -> None:
+        self.calls.append(("insert_test_card", (card,)))
+
+    def remove_test_card(self) -> None:
+        self.calls.append(("remove_test_card", ()))
+
     def allow_origin(self, origin: str) -> None:
         self.calls.append(("allow_origin", (origin,)))
 

@@ -71,3 +71,16 @@ def test_start_at_login_follows_the_system():
     item = find(menu_for(blocked), "Start at login (disabled in Task Manager)")
     assert item.checked is False
     assert item.action == "set_start_at_login"
+
+
+def test_simulator_entries_only_when_simulated():
+    assert find(menu_for(make_status()), "Insert test card") is None
+    status = make_status(
+        ("trayagent Simulated Reader", ReaderState.EMPTY),
+        simulated=True,
+        test_cards=(("jaidee", "Bangkok address"), ("non-thai", "not a Thai card")),
+    )
+    items = menu_for(status)
+    insert = find(items, "Insert test card")
+    assert [child.args for child in insert.submenu] == [("jaidee",), ("non-thai",)]
+    assert find(items, "Remove test card").enabled is False

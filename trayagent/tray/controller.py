@@ -60,6 +60,14 @@ class TrayController(Protocol):
         """Put the WebSocket address on the clipboard."""
         ...
 
+    def insert_test_card(self, card: str) -> None:
+        """Insert a fictional test card into the simulated reader."""
+        ...
+
+    def remove_test_card(self) -> None:
+        """Remove the card from the simulated reader."""
+        ...
+
     def allow_origin(self, origin: str) -> None:
         """Allow a web site (a normalized origin) to receive card data."""
         ...
@@ -89,6 +97,8 @@ CONTROLLER_ACTIONS = frozenset(
         "open_test_page",
         "open_log_folder",
         "copy_ws_url",
+        "insert_test_card",
+        "remove_test_card",
         "allow_origin",
         "block_origin",
         "forget_origin",

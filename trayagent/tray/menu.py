@@ -197,6 +197,22 @@ def _read_now_item(status: AgentStatus) -> MenuItemSpec:
     )
 
 
+def _simulator_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
+    """Insert and remove fictional test cards when the reader is simulated."""
+    status = context.status
+    if not status.simulated:
+        return ()
+    cards = tuple(
+        MenuItemSpec(f"{key}: {description}", action="insert_test_card", args=(key,))
+        for key, description in status.test_cards
+    )
+    card_in = any(reader.state is not ReaderState.EMPTY for reader in status.readers)
+    return (
+        MenuItemSpec("Insert test card", submenu=cards, enabled=bool(cards)),
+        MenuItemSpec("Remove test card", action="remove_test_card", enabled=card_in),
+    )
+
+
 def _sites_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
     """Web sites waiting for a decision, and the allowed ones with "Remove"."""
     status = context.status
@@ -254,6 +270,7 @@ _SECTIONS: tuple[Callable[[MenuContext], tuple[MenuItemSpec, ...]], ...] = (
     _status_section,
     _address_section,
     _reading_section,
+    _simulator_section,
     _sites_section,
     _startup_section,
     _tools_section,
