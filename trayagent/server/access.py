@@ -121,6 +121,20 @@ class OriginPolicy:
 POLICY = web.AppKey("origin_policy", OriginPolicy)
 SETTINGS_PATH = web.AppKey("settings_path", str)
 
+# What the middleware decided, stored on the request for the handlers.
+VERDICT = web.RequestKey("verdict", Verdict)
+ORIGIN = web.RequestKey("origin", str)
+
+
+def request_verdict(request: web.Request) -> Verdict | None:
+    """Return the access verdict the middleware stored on ``request``."""
+    return request.get(VERDICT)
+
+
+def request_origin(request: web.Request) -> str | None:
+    """Return the normalized Origin of ``request``, or ``None`` without one."""
+    return request.get(ORIGIN)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -148,15 +162,15 @@ async def access_middleware(
                 site[:40],
             )
             return error_response("FORBIDDEN_ORIGIN", 403)
-        request["verdict"] = Verdict.ALLOWED
-        request["origin"] = None
+        request[VERDICT] = Verdict.ALLOWED
+        request[ORIGIN] = None
         return await handler(request)
 
     policy = request.app[POLICY]
     origin = normalize_origin(raw_origin)
     verdict = policy.check(origin)
-    request["verdict"] = verdict
-    request["origin"] = origin
+    request[VERDICT] = verdict
+    request[ORIGIN] = origin
     shown = origin or raw_origin[:200]
     if verdict is Verdict.ALLOWED:
         if request.method == "OPTIONS":

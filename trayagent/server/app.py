@@ -43,6 +43,7 @@ def create_app(
     app[access.POLICY] = policy or access.OriginPolicy()
     for path in _STATIC_FILES:
         app.router.add_get(path, _static_file)
+    websocket.init_app(app)
     app.router.add_get("/ws", websocket.handle)
     rest.add_routes(app)
     app.on_shutdown.append(_close_clients)

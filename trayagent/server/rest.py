@@ -14,7 +14,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..origins import normalize_origin
-from . import messages
+from . import access, messages
 from .access import POLICY, error_response
 from .context import CONFIG, HUB, SETTINGS, SOURCE
 from .hub import ReaderRecord
@@ -166,7 +166,8 @@ def _origin_lists(app: web.Application) -> dict[str, list[str]]:
 
 
 def _from_program(request: web.Request) -> bool:
-    return request.get("origin") is None and "Sec-Fetch-Site" not in request.headers
+    no_origin = access.request_origin(request) is None
+    return no_origin and "Sec-Fetch-Site" not in request.headers
 
 
 async def _preflight(request: web.Request) -> web.StreamResponse:

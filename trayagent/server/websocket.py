@@ -72,7 +72,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
     socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=30)
     await socket.prepare(request)
-    origin = request.get("origin")
+    origin = access.request_origin(request)
     client = Client(
         socket,
         _peer_name(request),
@@ -81,7 +81,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     )
     client.origin = origin
     client.start()
-    if request.get("verdict") is access.Verdict.PENDING and origin is not None:
+    if access.request_verdict(request) is access.Verdict.PENDING and origin is not None:
         held.setdefault(origin, []).append(client)
         client.send(messages.encode(_access_message("pending", origin)))
         logger.info(
@@ -156,9 +156,12 @@ def _forget(app: web.Application, client: Client) -> None:
 
 
 def _held(app: web.Application) -> dict[str, list[Client]]:
-    if HELD not in app:
-        app[HELD] = {}
     return app[HELD]
+
+
+def init_app(app: web.Application) -> None:
+    """Set up this module's state on the application before it starts."""
+    app[HELD] = {}
 
 
 def _access_message(state: str, origin: str) -> messages.Message:
@@ -273,5 +276,5 @@ def _wants_photo(request: web.Request) -> bool:
 
 def _peer_name(request: web.Request) -> str:
     peer = request.remote or "?"
-    origin = request.get("origin")
+    origin = access.request_origin(request)
     return f"{peer} ({origin})" if origin else f"{peer} (no origin)"
