@@ -83,6 +83,7 @@ class Agent:
             on_pending=self._on_pending_origin,
         )
         self.server = ServerThread(self._make_app, settings.port)
+        self._add_compatibility_endpoints(settings)
         self.monitor = self._make_card_source(options)
         self._test_cards: tuple[tuple[str, str], ...] = ()
         if options.simulate:
@@ -259,6 +260,46 @@ class Agent:
             add_simulator_routes(app, self.monitor)
         app[SETTINGS_PATH] = str(self._settings_file)
         announce_settings(app, self._client_settings())
+        return app
+
+    def _add_compatibility_endpoints(self, settings: Settings) -> None:
+        """Serve the protocols of agents that clinics replace, where switched on."""
+        from .server.compat import go_thai_smartcard, pythaiidcard
+
+        endpoints = (
+            (
+                settings.compat_go_thai_smartcard,
+                "go-thai-smartcard",
+                go_thai_smartcard,
+                settings.compat_go_thai_smartcard_port,
+            ),
+            (
+                settings.compat_pythaiidcard,
+                "pythaiidcard",
+                pythaiidcard,
+                settings.compat_pythaiidcard_port,
+            ),
+        )
+        for wanted, name, module, port in endpoints:
+            if wanted:
+                self.server.add_app(
+                    name,
+                    lambda module=module, port=port: self._make_compat_app(
+                        module, port
+                    ),
+                    port,
+                )
+
+    def _make_compat_app(self, module: Any, port: int) -> Any:
+        from .server.compat import base
+
+        config = ServerConfig(
+            port=port,
+            read_timeout=self._settings.read_timeout,
+            simulated=self._options.simulate,
+        )
+        app = module.create_app(self.hub, self.monitor, config, self._policy)
+        base.set_settings(app, self._client_settings())
         return app
 
     def _make_card_source(self, options: RunOptions) -> Any:

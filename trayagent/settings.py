@@ -36,6 +36,10 @@ class Settings:
         with ``READ_TIMEOUT``; 1 to 60.
     :param read_laser_id: also read the laser code printed on the back.
     :param read_nhso: also read the NHSO health-insurance data.
+    :param compat_go_thai_smartcard: also serve go-thai-smartcard's
+        protocol on ``compat_go_thai_smartcard_port`` (9898).
+    :param compat_pythaiidcard: also serve pythaiidcard's protocol on
+        ``compat_pythaiidcard_port`` (8765).
     :param allowed_origins: web origins (``https://clinic.example``) whose
         pages may receive card data, normalized.
     :param blocked_origins: web origins that are rejected at once.
@@ -49,6 +53,10 @@ class Settings:
     read_timeout: float = 10.0
     read_laser_id: bool = False
     read_nhso: bool = False
+    compat_go_thai_smartcard: bool = False
+    compat_go_thai_smartcard_port: int = 9898
+    compat_pythaiidcard: bool = False
+    compat_pythaiidcard_port: int = 8765
     allowed_origins: tuple[str, ...] = ()
     blocked_origins: tuple[str, ...] = ()
     extra: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
@@ -65,10 +73,19 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "read_timeout": (int, float),
     "read_laser_id": (bool,),
     "read_nhso": (bool,),
+    "compat_go_thai_smartcard": (bool,),
+    "compat_go_thai_smartcard_port": (int,),
+    "compat_pythaiidcard": (bool,),
+    "compat_pythaiidcard_port": (int,),
     "allowed_origins": (list,),
     "blocked_origins": (list,),
 }
-_RANGES: dict[str, tuple[float, float]] = {"port": (1, 65535), "read_timeout": (1, 60)}
+_RANGES: dict[str, tuple[float, float]] = {
+    "port": (1, 65535),
+    "read_timeout": (1, 60),
+    "compat_go_thai_smartcard_port": (1, 65535),
+    "compat_pythaiidcard_port": (1, 65535),
+}
 
 
 def load_settings(path: Path) -> Settings:

@@ -48,9 +48,21 @@ class ServerThread:
         self.loop = asyncio.new_event_loop()
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
+        self._extra: list[tuple[str, Callable[[], web.Application], int]] = []
+        self._extra_runners: list[web.AppRunner] = []
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="ws-server")
+
+    def add_app(
+        self, name: str, make_app: Callable[[], web.Application], port: int
+    ) -> None:
+        """Serve another application on its own port; call before :meth:`start`.
+
+        A port that cannot be bound is logged and skipped: the agent's own
+        server matters more than a compatibility endpoint.
+        """
+        self._extra.append((name, make_app, port))
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the thread and wait until the server listens.
@@ -111,24 +123,52 @@ class ServerThread:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         try:
-            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+            await _serve_on_loopback(self._runner, self.port)
         except OSError as error:
             if error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
                 raise PortInUseError(self.port) from error
             raise
-        if family_supported(socket.AF_INET6):
-            try:
-                await web.TCPSite(self._runner, "::1", self.port).start()
-            except OSError as error:
-                logger.warning("Not listening on [::1]:%d: %s", self.port, error)
-        else:
-            logger.info("IPv6 loopback is not available; listening on 127.0.0.1 only")
         logger.info("Listening on ws://127.0.0.1:%d/ws", self.port)
+        for name, make_app, port in self._extra:
+            runner = web.AppRunner(make_app(), access_log=None, shutdown_timeout=1.0)
+            await runner.setup()
+            try:
+                await _serve_on_loopback(runner, port)
+            except OSError as error:
+                logger.error(
+                    "The %s endpoint cannot listen on port %d: %s. Stop the "
+                    "program that uses it (often the agent it replaces).",
+                    name,
+                    port,
+                    error,
+                )
+                await runner.cleanup()
+                continue
+            self._extra_runners.append(runner)
+            logger.info("Listening for %s on ws://127.0.0.1:%d/ws", name, port)
 
     async def _shutdown(self) -> None:
         await self._cleanup()
 
     async def _cleanup(self) -> None:
+        for runner in self._extra_runners:
+            await runner.cleanup()
+        self._extra_runners.clear()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+async def _serve_on_loopback(runner: web.AppRunner, port: int) -> None:
+    """Listen on 127.0.0.1 and, where the machine has it, on ::1.
+
+    :raises OSError: 127.0.0.1 cannot be bound; ::1 failing is only logged.
+    """
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    if not family_supported(socket.AF_INET6):
+        logger.info("IPv6 loopback is not available; listening on 127.0.0.1 only")
+        return
+    try:
+        await web.TCPSite(runner, "::1", port).start()
+    except OSError as error:
+        logger.warning("Not listening on [::1]:%d: %s", port, error)
