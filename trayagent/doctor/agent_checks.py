@@ -1,0 +1,387 @@
+"""The doctor's agent checks: the running agent, its port, settings and logs.
+
+Runs on the thread that runs the doctor, never on the event loop thread,
+because probing the port blocks for up to a second. Nothing here changes a
+file: a settings file that is not valid JSON is reported, not moved aside
+as the agent does when it starts.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+from typing import Any
+
+from .. import paths
+from ..autostart import AutostartError, get_status
+from ..instance import LockInfo, PortTaken, RunningAgent, probe_agent, read_lock_info
+from ..origins import normalize_origin
+from ..settings import Settings, load_settings
+from .report import INFO, OK, PROBLEM, WARNING, Check
+from .system import (
+    bind_error,
+    free_port_near,
+    port_owner,
+    process_alive,
+    process_arguments,
+)
+
+logger = logging.getLogger(__name__)
+
+AGENT = "Agent"
+PORT = "Port"
+SETTINGS = "Settings"
+LOGS = "Logs"
+WEB_SITES = "Web sites"
+START_AT_LOGIN = "Start at login"
+
+# The names the agent's program has: the frozen bundle and the scripts.
+AGENT_PROGRAMS = frozenset({"trayagent", "trayagent-tray"})
+
+_START_AGENT = (
+    "Start trayagent from the Start menu (Windows), the Applications folder "
+    "(macOS) or the applications menu (Linux), or run: trayagent"
+)
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """The settings file as the agent would load it, and what is wrong with it.
+
+    :param problems: sentences naming each unusable part; empty when none.
+    """
+
+    path: Path
+    exists: bool
+    settings: Settings
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgentFacts:
+    """The findings of the agent checks, shared with the browser checks.
+
+    :param port: the port the running agent uses, from its lock file, or
+        else the port in the settings.
+    :param found: what responded on ``port``: a trayagent, another
+        program, or nothing (``None``).
+    """
+
+    settings: SettingsView
+    lock: LockInfo | None
+    port: int
+    found: RunningAgent | PortTaken | None
+
+
+def gather_agent_facts() -> AgentFacts:
+    """Read the settings and the lock file, and probe the agent's port."""
+    settings = inspect_settings(paths.settings_path())
+    lock = read_lock_info(paths.config_dir())
+    port = settings.settings.port
+    if lock is not None and lock.port is not None:
+        port = lock.port
+    return AgentFacts(settings, lock, port, probe_agent(port))
+
+
+def inspect_settings(path: Path) -> SettingsView:
+    """Load the settings file without changing it, and list what is unusable."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return SettingsView(path, False, Settings())
+    except OSError as error:
+        return SettingsView(path, True, Settings(), (f"it cannot be read ({error})",))
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return SettingsView(
+            path,
+            True,
+            Settings(),
+            (
+                "it is not a valid JSON object, so trayagent moves it aside at its "
+                "next start and uses the defaults",
+            ),
+        )
+    settings = load_settings(path)
+    return SettingsView(path, True, settings, tuple(_invalid_values(data, settings)))
+
+
+def agent_steps(facts: AgentFacts) -> list[tuple[str, Callable[[], Check]]]:
+    """Return the agent, port, settings, logs and web site checks, in that order.
+
+    Each comes as its name and a function, so that one that fails does not
+    stop the others.
+    """
+    return [
+        (AGENT, lambda: agent_check(facts)),
+        (PORT, lambda: port_check(facts)),
+        (SETTINGS, lambda: settings_check(facts.settings)),
+        (LOGS, lambda: logs_check(paths.log_dir())),
+        (WEB_SITES, lambda: web_sites_check(facts.settings.settings)),
+    ]
+
+
+def agent_check(facts: AgentFacts) -> Check:
+    """Judge whether a trayagent runs and responds on its port."""
+    details: dict[str, Any] = {
+        "port": facts.port,
+        "settings_port": facts.settings.settings.port,
+        "lock_pid": facts.lock.pid if facts.lock else None,
+        "lock_port": facts.lock.port if facts.lock else None,
+    }
+    if isinstance(facts.found, RunningAgent):
+        details["version"] = facts.found.version
+        summary = f"trayagent {facts.found.version} is running on port {facts.port}"
+        if facts.port != facts.settings.settings.port:
+            summary += f" (the settings say {facts.settings.settings.port})"
+        return Check(AGENT, OK, summary + ".", None, details)
+    pid = facts.lock.pid if facts.lock else None
+    if pid is not None and facts.found is None and _agent_process_alive(pid):
+        return Check(
+            AGENT,
+            PROBLEM,
+            f"trayagent (process {pid}) runs but does not respond on port "
+            f"{facts.port}.",
+            f"Wait a minute and run the doctor again. If it still does not "
+            f"respond, end process {pid} (in Task Manager on Windows, with "
+            f"kill {pid} elsewhere) and start trayagent again.",
+            details,
+        )
+    return Check(
+        AGENT,
+        PROBLEM,
+        "trayagent is not running, so web pages cannot reach the card reader.",
+        _START_AGENT,
+        details,
+    )
+
+
+def port_check(facts: AgentFacts) -> Check:
+    """Judge whether the agent's port is free, used by the agent, or taken."""
+    port = facts.port
+    details: dict[str, Any] = {"port": port}
+    if isinstance(facts.found, RunningAgent):
+        return Check(PORT, OK, f"port {port} is used by trayagent.", None, details)
+    if isinstance(facts.found, PortTaken):
+        owner = port_owner(port)
+        details.update(reason=facts.found.reason, owner=owner)
+        who = owner or "another program"
+        return Check(
+            PORT,
+            PROBLEM,
+            f"port {port} is taken by {who}, so trayagent cannot listen on it.",
+            _change_port_fix(port, facts.settings.path),
+            details,
+        )
+    error = bind_error(port)
+    if error is not None:
+        details["error"] = f"{type(error).__name__}: {error}"
+        return Check(
+            PORT,
+            PROBLEM,
+            f"nothing listens on port {port}, but trayagent cannot listen on it "
+            f"either ({error.strerror or error}).",
+            "Windows reserves some port ranges (see: netsh interface ipv4 show "
+            "excludedportrange protocol=tcp). "
+            + _change_port_fix(port, facts.settings.path),
+            details,
+        )
+    return Check(
+        PORT, OK, f"port {port} is free, so trayagent can listen on it.", None, details
+    )
+
+
+def settings_check(view: SettingsView) -> Check:
+    """Describe the settings file, and warn about parts the agent cannot use."""
+    settings = view.settings
+    details = {
+        "path": str(view.path),
+        "exists": view.exists,
+        "port": settings.port,
+        "auto_read": settings.auto_read,
+        "include_photo": settings.include_photo,
+        "read_timeout": settings.read_timeout,
+    }
+    if view.problems:
+        return Check(
+            SETTINGS,
+            WARNING,
+            f"{view.path}: {'; '.join(view.problems)}.",
+            f"Correct {view.path}, or delete it to go back to the defaults, "
+            "then restart trayagent.",
+            {**details, "problems": list(view.problems)},
+        )
+    values = (
+        f"port {settings.port}, auto-read {_on_off(settings.auto_read)}, "
+        f"photo {_on_off(settings.include_photo)}"
+    )
+    if not view.exists:
+        return Check(
+            SETTINGS,
+            INFO,
+            f"no settings file yet, so the defaults apply: {values}.",
+            None,
+            details,
+        )
+    return Check(SETTINGS, INFO, f"{view.path}: {values}.", None, details)
+
+
+def logs_check(directory: Path) -> Check:
+    """Report where the logs go, and whether the agent can write them there."""
+    details = {
+        "directory": str(directory),
+        "file": str(directory / paths.LOG_FILE_NAME),
+    }
+    writable = _nearest_existing(directory)
+    if writable is None or not os.access(writable, os.W_OK):
+        return Check(
+            LOGS,
+            PROBLEM,
+            f"the log folder {directory} cannot be written, and trayagent does "
+            "not start without it.",
+            f"Give this user write access to {writable or directory}, or set the "
+            "environment variable TRAYAGENT_LOG_DIR to a folder it can write.",
+            details,
+        )
+    return Check(LOGS, INFO, f"logs are written to {directory}.", None, details)
+
+
+def web_sites_check(settings: Settings) -> Check:
+    """List the web sites that may and may not receive card data."""
+    allowed, blocked = settings.allowed_origins, settings.blocked_origins
+    details = {"allowed": list(allowed), "blocked": list(blocked)}
+    always = "Pages on this PC (http://localhost, http://127.0.0.1) are always allowed."
+    if not allowed:
+        summary = (
+            "no web site is allowed yet; when one connects, staff allow it in "
+            "the tray menu, or run: trayagent origins allow https://SITE. " + always
+        )
+    else:
+        summary = f"allowed: {', '.join(allowed)}. {always}"
+    if blocked:
+        summary += (
+            f" Blocked: {', '.join(blocked)} (run trayagent origins remove "
+            "https://SITE to unblock one)."
+        )
+    return Check(WEB_SITES, INFO, summary, None, details)
+
+
+def autostart_check() -> Check:
+    """Report whether the agent starts at login, as the operating system has it."""
+    try:
+        status = get_status()
+    except AutostartError as error:
+        return Check(
+            START_AT_LOGIN,
+            WARNING,
+            "the start-at-login state cannot be read.",
+            str(error),
+            {"error": str(error)},
+        )
+    details = {
+        "enabled": status.enabled,
+        "detail": status.detail,
+        "location": status.location,
+    }
+    if status.enabled:
+        return Check(
+            START_AT_LOGIN,
+            OK,
+            f"trayagent starts at login ({status.detail}, {status.location}).",
+            None,
+            details,
+        )
+    return Check(
+        START_AT_LOGIN,
+        WARNING,
+        f"trayagent does not start at login ({status.detail}), so after a "
+        "restart web pages cannot read cards until someone starts it.",
+        status.advice
+        or "Run: trayagent autostart enable, or tick Start at login in the tray menu.",
+        details,
+    )
+
+
+def _agent_process_alive(pid: int) -> bool:
+    """Return whether ``pid`` runs and, where its command line is known, is trayagent.
+
+    A crashed agent leaves its process ID in the lock file, and a new process
+    may get that ID later; its command line then tells it apart.
+    """
+    if not process_alive(pid):
+        return False
+    arguments = process_arguments(pid)
+    return arguments is None or is_agent_command(arguments)
+
+
+def is_agent_command(arguments: list[str]) -> bool:
+    """Return whether a command line starts trayagent.
+
+    That is the frozen program or the ``trayagent`` script, directly or
+    through an interpreter, or ``python -m trayagent``.
+    """
+    for argument in arguments[:2]:
+        # PureWindowsPath splits at both separators, so it reads either form.
+        name = PureWindowsPath(argument).name.lower().removesuffix(".exe")
+        if name in AGENT_PROGRAMS:
+            return True
+    if "-m" in arguments[:-1]:
+        return arguments[arguments.index("-m") + 1] == "trayagent"
+    return False
+
+
+def _change_port_fix(port: int, settings_file: Path) -> str:
+    free = free_port_near(port)
+    other = str(free) if free is not None else "another port"
+    return (
+        f"Stop the program that holds port {port}, or move trayagent to "
+        f'{other}: set "port" to {other} in {settings_file} and restart trayagent, '
+        f"then point the web apps at ws://127.0.0.1:{other}/ws."
+    )
+
+
+def _invalid_values(data: dict, settings: Settings) -> list[str]:
+    """Name each known key whose value the agent replaced with the default."""
+    problems = []
+    for settings_field in dataclasses.fields(Settings):
+        name = settings_field.name
+        if name not in data or name == "extra":
+            continue
+        value, loaded = data[name], getattr(settings, name)
+        if name.endswith("_origins"):
+            problems.extend(_invalid_origins(name, value))
+        elif type(value) is not type(loaded) or value != loaded:
+            # A valid value is loaded as it is, so any difference means the
+            # agent fell back to the default. Comparing type() catches 1 for true.
+            problems.append(
+                f"{name!r} has an invalid value, so the default "
+                f"{json.dumps(loaded)} applies"
+            )
+    return problems
+
+
+def _invalid_origins(name: str, value: object) -> list[str]:
+    if not isinstance(value, list):
+        return [f"{name!r} is not a list, so it is ignored"]
+    return [
+        f"{item!r} in {name!r} is not an http or https origin, so it is ignored"
+        for item in value
+        if not isinstance(item, str) or normalize_origin(item) is None
+    ]
+
+
+def _nearest_existing(directory: Path) -> Path | None:
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
