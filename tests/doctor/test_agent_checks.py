@@ -1,0 +1,270 @@
+"""The agent, port, settings, logs, web site and start-at-login checks."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from trayagent import autostart, paths
+from trayagent.autostart import AutostartError, AutostartStatus
+from trayagent.doctor import agent_checks
+from trayagent.doctor.agent_checks import (
+    AgentFacts,
+    agent_check,
+    autostart_check,
+    inspect_settings,
+    is_agent_command,
+    logs_check,
+    port_check,
+    settings_check,
+    web_sites_check,
+)
+from trayagent.doctor.browser_checks import browser_checks
+from trayagent.instance import LockInfo, PortTaken, RunningAgent
+from trayagent.settings import Settings
+
+
+def facts(found=None, lock=None, port=17432, settings=None) -> AgentFacts:
+    view = inspect_settings(paths.settings_path())
+    if settings is not None:
+        view = view.__class__(view.path, True, settings)
+    return AgentFacts(view, lock, port, found)
+
+
+def write_settings(text: str) -> None:
+    paths.settings_path().parent.mkdir(parents=True, exist_ok=True)
+    paths.settings_path().write_text(text, encoding="utf-8")
+
+
+# Agent and port
+
+
+def test_running_agent_is_ok():
+    check = agent_check(
+        facts(RunningAgent("0.1.0", 17432), LockInfo(os.getpid(), 17432))
+    )
+    assert check.verdict == "ok"
+    assert check.summary == "trayagent 0.1.0 is running on port 17432."
+
+
+def test_running_agent_on_other_port_named():
+    check = agent_check(facts(RunningAgent("0.1.0", 18000), LockInfo(1, 18000), 18000))
+    assert "(the settings say 17432)" in check.summary
+
+
+def test_no_agent_is_problem():
+    check = agent_check(facts())
+    assert check.verdict == "problem"
+    assert "not running" in check.summary
+    assert "Start menu" in check.fix
+
+
+def test_stale_lock_is_not_running():
+    # A crashed agent leaves its text in the lock file; no process has this id.
+    check = agent_check(facts(lock=LockInfo(2**22 + 12345, 17432)))
+    assert "trayagent is not running" in check.summary
+
+
+def test_live_lock_owner_not_responding(tmp_path):
+    program = tmp_path / "trayagent"
+    program.write_text("import time\ntime.sleep(60)\n")
+    sleeper = subprocess.Popen([sys.executable, str(program)])
+    try:
+        check = agent_check(facts(lock=LockInfo(sleeper.pid, 17432)))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert check.verdict == "problem"
+    assert f"(process {sleeper.pid}) runs but does not respond" in check.summary
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_reused_lock_pid_is_not_running():
+    # This test process runs, but its command line does not start trayagent.
+    check = agent_check(facts(lock=LockInfo(os.getpid(), 17432)))
+    assert "trayagent is not running" in check.summary
+
+
+def test_free_port_is_ok():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    check = port_check(facts(port=port))
+    assert check.verdict == "ok"
+    assert check.summary == f"port {port} is free, so trayagent can listen on it."
+
+
+def test_taken_port_names_owner_and_new_port():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        check = port_check(facts(PortTaken(port, "no HTTP response"), port=port))
+    assert check.verdict == "problem"
+    assert f"(process {os.getpid()})" in check.summary
+    assert re.search(r'set "port" to \d+ in ', check.fix)
+    assert re.search(r"ws://127\.0\.0\.1:\d+/ws", check.fix)
+    assert str(paths.settings_path()) in check.fix
+
+
+def test_port_used_by_agent_is_ok():
+    check = port_check(facts(RunningAgent("0.1.0", 17432)))
+    assert check.verdict == "ok"
+
+
+# Settings
+
+
+def test_missing_settings_file_uses_defaults():
+    check = settings_check(inspect_settings(paths.settings_path()))
+    assert check.verdict == "info"
+    assert check.summary.startswith("no settings file yet")
+
+
+def test_settings_file_values_shown():
+    write_settings(json.dumps({"port": 18000, "auto_read": False}))
+    check = settings_check(inspect_settings(paths.settings_path()))
+    assert check.verdict == "info"
+    assert "port 18000, auto-read off, photo on" in check.summary
+
+
+def test_invalid_json_reported_not_moved():
+    write_settings("{not json")
+    check = settings_check(inspect_settings(paths.settings_path()))
+    assert check.verdict == "warning"
+    assert "not a valid JSON object" in check.summary
+    assert paths.settings_path().read_text(encoding="utf-8") == "{not json"
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"port": True}, "'port' has an invalid value, so the default 17432 applies"),
+        ({"port": 70000}, "'port' has an invalid value"),
+        ({"auto_read": 1}, "'auto_read' has an invalid value, so the default true"),
+        ({"read_timeout": "10"}, "'read_timeout' has an invalid value"),
+        ({"allowed_origins": ["ftp://x.example"]}, "'ftp://x.example' in"),
+        ({"blocked_origins": "https://x.example"}, "'blocked_origins' is not a list"),
+    ],
+)
+def test_invalid_setting_value_named(settings, named):
+    write_settings(json.dumps(settings))
+    view = inspect_settings(paths.settings_path())
+    check = settings_check(view)
+    assert check.verdict == "warning"
+    assert named in check.summary
+
+
+def test_valid_settings_have_no_problems():
+    write_settings(
+        json.dumps(
+            {
+                "port": 18000,
+                "auto_read": True,
+                "read_timeout": 5,
+                "allowed_origins": ["https://clinic.example/"],
+                "unknown_key": 1,
+            }
+        )
+    )
+    assert inspect_settings(paths.settings_path()).problems == ()
+
+
+# Logs, web sites, start at login
+
+
+def test_logs_location_reported():
+    check = logs_check(paths.log_dir())
+    assert check.verdict == "info"
+    assert str(paths.log_dir()) in check.summary
+
+
+def test_no_allowed_sites_explains_how():
+    check = web_sites_check(Settings())
+    assert "no web site is allowed yet" in check.summary
+    assert "trayagent origins allow" in check.summary
+
+
+def test_allowed_and_blocked_sites_listed():
+    settings = Settings(
+        allowed_origins=("https://clinic.example",),
+        blocked_origins=("https://evil.example",),
+    )
+    check = web_sites_check(settings)
+    assert "allowed: https://clinic.example." in check.summary
+    assert "Blocked: https://evil.example" in check.summary
+    assert check.details == {
+        "allowed": ["https://clinic.example"],
+        "blocked": ["https://evil.example"],
+    }
+
+
+def test_autostart_disabled_is_warning():
+    check = autostart_check()
+    assert check.verdict == "warning"
+    assert "trayagent autostart enable" in check.fix
+
+
+def test_autostart_enabled_is_ok():
+    autostart.enable()
+    assert autostart_check().verdict == "ok"
+
+
+def test_autostart_error_is_warning(monkeypatch):
+    def fail():
+        raise AutostartError("Cannot read /x: permission denied; fix the folder")
+
+    monkeypatch.setattr(agent_checks, "get_status", fail)
+    check = autostart_check()
+    assert check.verdict == "warning"
+    assert check.fix == "Cannot read /x: permission denied; fix the folder"
+
+
+def test_autostart_advice_used_as_fix(monkeypatch):
+    status = AutostartStatus(
+        False, "disabled in Task Manager", "HKCU\\Run", "Switch it on."
+    )
+    monkeypatch.setattr(agent_checks, "get_status", lambda: status)
+    assert autostart_check().fix == "Switch it on."
+
+
+# Browser
+
+
+def test_browser_address_uses_port():
+    checks = browser_checks(18000)
+    assert checks[0].summary.startswith(
+        "web apps must connect to ws://127.0.0.1:18000/ws"
+    )
+
+
+def test_browser_hints_name_policies():
+    chrome = browser_checks(17432, ("https://clinic.example",))[1]
+    assert "LocalNetworkAccessAllowedForUrls" in chrome.summary
+    assert "LoopbackNetworkAllowedForUrls" in chrome.summary
+    assert chrome.details["policy_urls"] == ["https://clinic.example"]
+
+
+def test_browser_hints_are_info():
+    assert {check.verdict for check in browser_checks(17432)} == {"info"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["/opt/trayagent/trayagent"], True),
+        (["C:\\Program Files\\trayagent\\trayagent.exe"], True),
+        (["/usr/bin/python3", "/home/a/.venv/bin/trayagent", "--headless"], True),
+        (["/home/a/.venv/bin/trayagent-tray"], True),
+        (["python3", "-m", "trayagent", "--headless"], True),
+        (["/home/trayagent/.venv/bin/python", "-m", "pytest"], False),
+        (["python3", "-m"], False),
+        (["bash"], False),
+    ],
+)
+def test_agent_command_recognised(arguments, expected):
+    assert is_agent_command(arguments) is expected
