@@ -81,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
         "autostart", help="start trayagent at login: enable, disable or show it"
     )
     autostart.add_argument("action", choices=("enable", "disable", "status"))
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the PC/SC service, readers, card and agent, and say how to fix",
+    )
+    doctor.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document for a support ticket",
+    )
     origins = commands.add_parser(
         "origins", help="list, allow, block or remove web sites that may read cards"
     )
@@ -105,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import autostart
 
         return autostart.main(arguments.action)
+    if arguments.command == "doctor":
+        from . import doctor
+
+        return doctor.main(arguments.json)
     if arguments.command == "origins":
         from . import origin_command
 
