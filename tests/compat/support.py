@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import web
 
 from trayagent.reading import ReadOptions
@@ -30,17 +29,6 @@ from trayagent.server.simulator_routes import add_simulator_routes
 from trayagent.simulator import SimulatedReader
 
 RECORDED = Path(__file__).with_name("recorded")
-
-# NOTE: the agent's server code stores plain string keys on requests
-# (access.py) and adds an app key after start-up (websocket.py), which
-# aiohttp 3.14 warns about. The tests run the server in-process, where
-# warnings are errors, so these two are let through until that code changes.
-SERVER_WARNINGS = [
-    pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:Changing state of started or joined application:DeprecationWarning"
-    ),
-]
 MESSAGE_TIMEOUT = 10.0
 
 

@@ -10,13 +10,11 @@ from trayagent.server.compat import go_thai_smartcard
 from trayagent.server.compat.go_thai_smartcard import format_date, translate
 from trayagent.simcard import PEOPLE
 
-from .support import SERVER_WARNINGS, OldClient, recorded, run, running_agent
+from .support import OldClient, recorded, run, running_agent
 
 READER = "Identive CLOUD 2700 R Smart Card Reader"
 CLINIC = "https://clinic.example"
 COMPAT = {"go": go_thai_smartcard.create_app}
-
-pytestmark = SERVER_WARNINGS
 
 
 def with_reader(message: dict) -> dict:

@@ -12,14 +12,12 @@ from trayagent.server.compat.pythaiidcard import card_data, translate
 from trayagent.simcard import PEOPLE
 from trayagent.simulator import SIMULATED_READER
 
-from .support import SERVER_WARNINGS, OldClient, recorded, run, running_agent, shape
+from .support import OldClient, recorded, run, running_agent, shape
 
 READER = "Alcor Link AK9563 00 00"
 TODAY = datetime.date(2026, 12, 3)
 COMPAT = {"py": pythaiidcard.create_app}
 PHOTO_PREFIX = "data:image/jpeg;base64,"
-
-pytestmark = SERVER_WARNINGS
 
 
 def with_reader(message: dict) -> dict:

@@ -7,20 +7,11 @@ screenshot to ``docs/images/test-page.png``.
 import os
 import shutil
 
-import pytest
-
 from trayagent.simcard import PEOPLE
 from trayagent.simulator import SIMULATED_READER
 
 from .conftest import OTHER_HOST
 from .support import REPOSITORY, post
-
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:Changing state of started or joined application:DeprecationWarning"
-    ),
-]
 
 TIMEOUT_MS = 10_000
 JAIDEE = PEOPLE["jaidee"]

@@ -2,11 +2,9 @@
 
 import aiohttp
 import pytest
-from compat.support import SERVER_WARNINGS, run, running_agent
+from compat.support import run, running_agent
 
 from trayagent.simulator import TEST_CARDS
-
-pytestmark = SERVER_WARNINGS
 
 
 async def call(agent, method: str, path: str, **options) -> tuple[int, object]:

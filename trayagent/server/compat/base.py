@@ -264,14 +264,14 @@ async def serve_websocket(
     socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=30)
     await socket.prepare(request)
     name = _peer_name(request)
-    if request.get("verdict") is not access.Verdict.ALLOWED:
+    if access.request_verdict(request) is not access.Verdict.ALLOWED:
         logger.info("Closed compatibility WebSocket %s: site not allowed yet", name)
         await socket.close(
             code=WSCloseCode.POLICY_VIOLATION, message=NOT_ALLOWED_REASON
         )
         return socket
     client = make_client(socket, name)
-    client.origin = request.get("origin")
+    client.origin = access.request_origin(request)
     client.start()
     client.send_old(greeting or [])
     hub.add_client(client)
@@ -373,5 +373,5 @@ async def _close_clients(app: web.Application) -> None:
 
 def _peer_name(request: web.Request) -> str:
     peer = request.remote or "?"
-    origin = request.get("origin")
+    origin = access.request_origin(request)
     return f"{peer} ({origin}, compatibility)" if origin else f"{peer} (compatibility)"
