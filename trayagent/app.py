@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, paths
+from .activity import ActivityLog, format_entry
 from .origins import normalize_origin
 from .reading import ReadOptions
 from .server.access import SETTINGS_PATH, OriginPolicy
@@ -74,6 +75,7 @@ class Agent:
         # while the tray is being created still ends the tray's loop.
         self._tray_lock = threading.Lock()
         self.hub = Hub(on_change=self._status_changed)
+        self._activity = ActivityLog()
         self._policy = OriginPolicy(
             settings.allowed_origins,
             settings.blocked_origins,
@@ -185,6 +187,23 @@ class Agent:
 
         open_folder(str(paths.log_dir()))
 
+    def open_current_log(self) -> None:
+        """Open today's log file in the default viewer."""
+        from .tray.desktop import open_file
+
+        open_file(str(paths.log_path()))
+
+    def save_diagnostics(self) -> None:
+        """Write the doctor's report to the log folder, then open the folder.
+
+        The checks talk to the PC/SC service and the agent's own port, so
+        they run on a thread of their own, not on the tray's.
+        """
+        thread = threading.Thread(
+            target=self._save_diagnostics, name="diagnostics", daemon=True
+        )
+        thread.start()
+
     def copy_ws_url(self) -> None:
         """Copy the WebSocket address, or open the test page without a clipboard."""
         from .tray.desktop import copy_to_clipboard, find_clipboard_command
@@ -234,6 +253,9 @@ class Agent:
             # Only a state the user must act on is worth a word in the menu.
             start_at_login_detail=login.detail if login and login.advice else "",
             ws_url=self._ws_url(),
+            recent_activity=tuple(
+                format_entry(entry) for entry in self._activity.entries()
+            ),
             allowed_origins=tuple(sorted(self._policy.allowed)),
             pending_origins=tuple(sorted(self._policy.pending)),
             page_url=self._page_url(),
@@ -302,6 +324,30 @@ class Agent:
         base.set_settings(app, self._client_settings())
         return app
 
+    def _save_diagnostics(self) -> None:
+        from . import doctor
+        from .tray.desktop import open_folder
+
+        try:
+            report = doctor.save_report(paths.log_dir())
+        except OSError as error:
+            logger.error("Saving the diagnostics report failed: %s", error)
+            if self._tray is not None:
+                self._tray.notify("Diagnostics were not saved", str(error))
+            return
+        logger.info("Diagnostics saved to %s", report)
+        self.server.call_soon(self._note_activity, "Diagnostics saved")
+        open_folder(str(report.parent))
+
+    def _on_event(self, event: Any) -> None:
+        """Apply a card-source event on the loop thread, and note it as activity."""
+        self._activity.record(event)
+        self.hub.handle(event)
+
+    def _note_activity(self, text: str) -> None:
+        self._activity.note(text)
+        self._status_changed()
+
     def _make_card_source(self, options: RunOptions) -> Any:
         if not options.simulate:
             from .pcsc.monitor import Monitor
@@ -325,6 +371,7 @@ class Agent:
             blocked_list.append(normalized)
         verb = {True: "Allowed", False: "Blocked", None: "Forgot"}[allowed]
         logger.info("%s web site %s", verb, normalized)
+        self.server.call_soon(self._note_activity, f"Site {verb.lower()}: {normalized}")
         self._change_settings(
             allowed_origins=tuple(allowed_list), blocked_origins=tuple(blocked_list)
         )
@@ -376,7 +423,7 @@ class Agent:
             )
 
     def _publish(self, event: Any) -> None:
-        self.server.call_soon(self.hub.handle, event)
+        self.server.call_soon(self._on_event, event)
 
     def _read_options(self) -> ReadOptions:
         settings = self._settings

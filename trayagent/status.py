@@ -61,5 +61,6 @@ class AgentStatus:
     test_cards: tuple[tuple[str, str], ...] = ()  # (key, description), simulated only
     config_dir: str = ""
     log_dir: str = ""
+    recent_activity: tuple[str, ...] = ()  # newest first, no personal data
     allowed_origins: tuple[str, ...] = ()  # web sites staff allowed
     pending_origins: tuple[str, ...] = ()  # web sites waiting for a decision

@@ -4,11 +4,13 @@ pystray's xorg backend shows no menu, so tests cannot click one. This
 driver runs the agent as ``trayagent`` would and, for each line ``click
 TEXT`` on stdin, finds the item with that text in the menu the tray would
 show and invokes it the way a click does, then prints ``clicked TEXT``.
+For ``show TEXT`` it prints the texts of that item's submenu as JSON.
 It prints ``running`` once the agent serves. After ``Agent.run`` returns it
 prints the seconds from the last click to the return, and the names of the
 non-daemon threads still alive.
 """
 
+import json
 import sys
 import threading
 import time
@@ -51,7 +53,7 @@ def main() -> int:
         print("running", flush=True)
         for line in sys.stdin:
             command, _, text = line.strip().partition(" ")
-            if command != "click":
+            if command not in ("click", "show"):
                 continue
             items = build_menu(
                 agent.status(),
@@ -62,6 +64,9 @@ def main() -> int:
             item = find_item(items, text)
             if item is None:
                 print(f"missing {text}", flush=True)
+                continue
+            if command == "show":
+                print(json.dumps([child.text for child in item.submenu]), flush=True)
                 continue
             clicked.append(time.monotonic())
             invoke_action(item, agent, {})

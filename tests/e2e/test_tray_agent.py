@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from trayagent.simcard import PEOPLE, SimulatedCard
 from trayagent.tray.drawing import STATE_COLOURS
 from trayagent.tray.state import IconState
 
+from .conftest import assert_no_personal_data
 from .support import WsClient, free_port, run
 
 READER0 = "Test Reader 00 00"
@@ -80,6 +82,11 @@ class MenuDriver:
         self.process.stdin.write(f"click {text}\n")
         self.process.stdin.flush()
         self.expect(f"clicked {text}")
+
+    def show(self, text: str) -> list[str]:
+        self.process.stdin.write(f"show {text}\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
 
     def finish(self) -> dict[str, str]:
         """Wait for the agent to exit; return the driver's closing lines."""
@@ -157,3 +164,32 @@ def test_start_at_login_from_menu_writes_desktop_file(menu_driver):
     assert "trayagent" in written
     remaining = autostart_dir / "trayagent.desktop"
     assert not remaining.exists() or "Hidden=true" in remaining.read_text()
+
+
+def test_recent_activity_and_diagnostics(menu_driver, slot0, tmp_path):
+    driver = menu_driver()
+
+    async def read_card():
+        async with await WsClient.connect(driver.ws_url) as client:
+            slot0.insert(SimulatedCard(PEOPLE["jaidee"]))
+            await client.expect("card.photo", reader=READER0)
+
+    run(read_card())
+    activity = driver.show("Recent activity")
+    driver.click("Save diagnostics...")
+    logs = tmp_path / "logs"
+    reports = []
+    for _ in range(100):  # the report is written on a thread of its own
+        reports = sorted(logs.glob("doctor-*.json"))
+        if reports:
+            break
+        time.sleep(0.1)
+    report_text = reports[0].read_text() if reports else ""
+    driver.click("Quit")
+    driver.finish()
+    assert any(line.endswith(f"Card inserted ({READER0})") for line in activity)
+    assert any("Card read in" in line for line in activity)
+    assert reports
+    assert json.loads(report_text)["checks"]
+    assert_no_personal_data(report_text)
+    assert_no_personal_data("\n".join(activity))

@@ -57,6 +57,12 @@ class RecordingController:
     def open_log_folder(self) -> None:
         self.calls.append(("open_log_folder", ()))
 
+    def open_current_log(self) -> None:
+        self.calls.append(("open_current_log", ()))
+
+    def save_diagnostics(self) -> None:
+        self.calls.append(("save_diagnostics", ()))
+
     def copy_ws_url(self) -> None:
         self.calls.append(("copy_ws_url", ()))
 

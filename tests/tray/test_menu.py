@@ -186,7 +186,7 @@ def test_separators_between_sections_only():
     menu = menu_for(make_status((READER_A, ReaderState.EMPTY)))
     positions = [index for index, entry in enumerate(menu) if entry is SEPARATOR]
     # status | address | reading (5 items) | start at login | tools | about
-    assert positions == [1, 3, 9, 11, 14]
+    assert positions == [1, 3, 9, 11, 17]
 
 
 ALL_STATUSES = [

@@ -56,6 +56,14 @@ class TrayController(Protocol):
         """Open the log folder in the file manager."""
         ...
 
+    def open_current_log(self) -> None:
+        """Open today's log file in the default viewer."""
+        ...
+
+    def save_diagnostics(self) -> None:
+        """Write the doctor's report to the log folder and open that folder."""
+        ...
+
     def copy_ws_url(self) -> None:
         """Put the WebSocket address on the clipboard."""
         ...
@@ -96,6 +104,8 @@ CONTROLLER_ACTIONS = frozenset(
         "read_now",
         "open_test_page",
         "open_log_folder",
+        "open_current_log",
+        "save_diagnostics",
         "copy_ws_url",
         "insert_test_card",
         "remove_test_card",

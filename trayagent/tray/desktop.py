@@ -77,8 +77,17 @@ def copy_to_clipboard(text: str, command: list[str]) -> bool:
 
 def open_folder(path: str) -> None:
     """Open ``path`` in the platform's file manager."""
+    _open_with_desktop(path, "folder")
+
+
+def open_file(path: str) -> None:
+    """Open the file ``path`` in its default viewer."""
+    _open_with_desktop(path, "file")
+
+
+def _open_with_desktop(path: str, what: str) -> None:
     if not path:
-        logger.warning("Cannot open the folder: no path is set")
+        logger.warning("Cannot open the %s: no path is set", what)
         return
     try:
         if sys.platform == "win32":
@@ -93,7 +102,7 @@ def open_folder(path: str) -> None:
             check=True,
         )
     except (OSError, subprocess.SubprocessError) as error:
-        logger.warning("Opening the folder %s failed: %s", path, error)
+        logger.warning("Opening the %s %s failed: %s", what, path, error)
 
 
 def open_page(url: str) -> None:

@@ -240,14 +240,31 @@ def _sites_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
     return tuple(items)
 
 
+def _activity_item(status: AgentStatus) -> MenuItemSpec:
+    lines = status.recent_activity or ("No activity yet",)
+    return MenuItemSpec(
+        "Recent activity",
+        submenu=tuple(MenuItemSpec(line, enabled=False) for line in lines),
+    )
+
+
 def _tools_section(context: MenuContext) -> tuple[MenuItemSpec, ...]:
     status = context.status
     return (
+        _activity_item(status),
         MenuItemSpec(
             "Open test page", action="open_test_page", enabled=bool(status.page_url)
         ),
         MenuItemSpec(
+            "Open current log", action="open_current_log", enabled=bool(status.log_dir)
+        ),
+        MenuItemSpec(
             "Open log folder", action="open_log_folder", enabled=bool(status.log_dir)
+        ),
+        MenuItemSpec(
+            "Save diagnostics...",
+            action="save_diagnostics",
+            enabled=bool(status.log_dir),
         ),
     )
 
