@@ -186,3 +186,16 @@ def test_format_entry_local_time():
 def test_format_entry_pads_hours():
     entry = ActivityEntry(datetime.datetime(2026, 1, 2, 7, 3), "Card removed")
     assert format_entry(entry) == "07:03  Card removed"
+
+
+def test_optional_reads_get_lines():
+    from trayagent.events import LaserRead, NhsoRead
+
+    log = ActivityLog()
+    log.record(LaserRead("Reader A", 1, None, 0.04))
+    log.record(NhsoRead("Reader A", 1, None, 0.0, "APPLET_NOT_FOUND"))
+    texts = [entry.text for entry in log.entries()]
+    assert texts == [
+        "NHSO data not read: the card has no such data",
+        "Laser ID read in 0.0 s",
+    ]

@@ -17,7 +17,9 @@ from .events import (
     CardRead,
     CardReadFailed,
     CardRemoved,
+    LaserRead,
     MonitorEvent,
+    NhsoRead,
     PhotoRead,
     ReaderAdded,
     ReaderRemoved,
@@ -42,6 +44,7 @@ FAILURE_PHRASES: dict[str, str] = {
     "UNKNOWN_READER": "unknown reader",
     "SERVICE_UNAVAILABLE": "smart card service stopped",
     "SERVICE_NO_ACCESS": "smart card service refused access",
+    "APPLET_NOT_FOUND": "the card has no such data",
     "INTERNAL_ERROR": "internal error",
 }
 
@@ -110,6 +113,11 @@ class ActivityLog:
             if event.error_code is not None:
                 return f"Photo read failed: {failure_phrase(event.error_code)}"
             return f"Photo read in {event.seconds:.1f} s"
+        if isinstance(event, LaserRead | NhsoRead):
+            name = "Laser ID" if isinstance(event, LaserRead) else "NHSO data"
+            if event.error_code is not None:
+                return f"{name} not read: {failure_phrase(event.error_code)}"
+            return f"{name} read in {event.seconds:.1f} s"
         if isinstance(event, CardReadFailed):
             return f"Read failed: {failure_phrase(event.code)}"
         if isinstance(event, CardRemoved):
