@@ -111,12 +111,13 @@ class Agent:
         try:
             self.server.start()
         except PortInUseError as error:
-            logger.error(
-                "%s. Stop the program that uses it, or start trayagent with "
-                '--port N (or set "port" in %s).',
-                error.strerror,
-                self._settings_file,
+            message = (
+                f"{error.strerror}. Stop the program that uses it, or start "
+                f'trayagent with --port N (or set "port" in {self._settings_file}).'
             )
+            logger.error("%s", message)
+            if not self._options.headless:
+                show_problem(message)
             return EXIT_PORT_IN_USE
         except OSError as error:
             logger.error("The server could not start: %s", error)
@@ -515,3 +516,62 @@ def _start_at_login_status() -> "Any":
     except autostart.AutostartError as error:
         logger.debug("Start at login cannot be read: %s", error)
         return None
+
+
+class _ProblemController:
+    """The tray controller of an agent that cannot serve: logs, About, Quit."""
+
+    version = __version__
+
+    def __init__(self) -> None:
+        self.tray: Any = None
+
+    def open_log_folder(self) -> None:
+        from .tray.desktop import open_folder
+
+        open_folder(str(paths.log_dir()))
+
+    def open_current_log(self) -> None:
+        from .tray.desktop import open_file
+
+        open_file(str(paths.log_path()))
+
+    def quit(self) -> None:
+        if self.tray is not None:
+            self.tray.stop()
+
+    def __getattr__(self, name: str) -> Any:
+        # Every other menu action does nothing while the agent cannot serve.
+        return lambda *args: None
+
+
+def show_problem(message: str) -> None:
+    """Show a problem that stops the agent in the tray, until staff choose Quit.
+
+    Does nothing where no tray can be shown; the message is in the log and
+    on stderr already.
+    """
+    from .status import ServiceState
+    from .tray import TrayUnavailable, create_tray
+
+    status = AgentStatus(
+        service=ServiceState.STARTING,
+        problem=message,
+        config_dir=str(paths.config_dir()),
+        log_dir=str(paths.log_dir()),
+    )
+    controller = _ProblemController()
+    try:
+        tray = create_tray(controller, status)
+    except TrayUnavailable as error:
+        logger.info("No tray to show the problem in (%s)", error)
+        return
+    controller.tray = tray
+
+    def on_signal(number: int, _frame: Any) -> None:
+        tray.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    tray.notify("trayagent cannot start", message)
+    tray.run()

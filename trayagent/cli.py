@@ -166,7 +166,13 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
         print(f"trayagent: {conflict.message}", file=sys.stderr)
         # launchd restarts an agent that exits with an error, so a second
         # start of a running agent exits with 0.
-        return 0 if conflict.already_running else EXIT_PORT_IN_USE
+        if conflict.already_running:
+            return 0
+        if not arguments.headless:
+            from .app import show_problem
+
+            show_problem(conflict.message)
+        return EXIT_PORT_IN_USE
 
     options = RunOptions(headless=arguments.headless, simulate=arguments.simulate)
     return Agent(saved, settings, settings_file, options)

@@ -61,6 +61,7 @@ class AgentStatus:
     test_cards: tuple[tuple[str, str], ...] = ()  # (key, description), simulated only
     config_dir: str = ""
     log_dir: str = ""
+    problem: str = ""  # a problem that stops the agent serving, in words
     recent_activity: tuple[str, ...] = ()  # newest first, no personal data
     allowed_origins: tuple[str, ...] = ()  # web sites staff allowed
     pending_origins: tuple[str, ...] = ()  # web sites waiting for a decision

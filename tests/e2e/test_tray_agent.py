@@ -193,3 +193,41 @@ def test_recent_activity_and_diagnostics(menu_driver, slot0, tmp_path):
     assert json.loads(report_text)["checks"]
     assert_no_personal_data(report_text)
     assert_no_personal_data("\n".join(activity))
+
+
+def test_port_taken_shows_problem_in_tray(tray_host, tmp_path):
+    import socket
+
+    environment = dict(os.environ)
+    environment.update(
+        DISPLAY=tray_host.display,
+        PYSTRAY_BACKEND="xorg",
+        TRAYAGENT_CONFIG_DIR=str(tmp_path / "config"),
+        TRAYAGENT_LOG_DIR=str(tmp_path / "logs"),
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trayagent", "--port", str(port)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            wait_for_picture(
+                tray_host,
+                IconState.ERROR,
+                tmp_path / "port-taken.png",
+                lambda: (tmp_path / "logs" / "trayagent.log").read_text(),
+            )
+            process.terminate()
+            output, _ = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert process.returncode == 3
+    assert f"Port {port} is used by another program" in output

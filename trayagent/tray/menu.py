@@ -75,7 +75,10 @@ def build_menu(
     """Build the menu for ``status``, with a separator between sections."""
     context = MenuContext(status, version, can_copy, has_notification)
     items: list[MenuItemSpec] = []
-    for section in _SECTIONS:
+    # An agent that cannot serve has nothing to offer but the problem, the
+    # logs and Quit.
+    sections = _PROBLEM_SECTIONS if status.problem else _SECTIONS
+    for section in sections:
         section_items = section(context)
         if not section_items:
             continue
@@ -290,6 +293,12 @@ _SECTIONS: tuple[Callable[[MenuContext], tuple[MenuItemSpec, ...]], ...] = (
     _simulator_section,
     _sites_section,
     _startup_section,
+    _tools_section,
+    _about_section,
+)
+
+_PROBLEM_SECTIONS: tuple[Callable[[MenuContext], tuple[MenuItemSpec, ...]], ...] = (
+    _status_section,
     _tools_section,
     _about_section,
 )

@@ -64,11 +64,14 @@ SIMULATED_TEXT = "Simulated reader"
 def choose_icon_state(status: AgentStatus) -> IconState:
     """Choose the icon picture for ``status``.
 
-    A service that is not available wins over everything. While the service
+    A problem that stops the agent serving wins over everything, then a
+    service that is not available. While the service
     is still starting the icon shows "no reader", which makes no claim that
     something is wrong. With several readers the most urgent reader state
     wins, in the order reading, error, card present, ready.
     """
+    if status.problem:
+        return IconState.ERROR
     if status.service in (ServiceState.UNAVAILABLE, ServiceState.NO_ACCESS):
         return IconState.SERVICE_UNAVAILABLE
     if status.service is ServiceState.STARTING or not status.readers:
@@ -91,7 +94,10 @@ def describe_service(status: AgentStatus) -> str | None:
 
 
 def status_lines(status: AgentStatus) -> list[str]:
-    """Describe ``status`` in lines: the service problem, or one per reader."""
+    """Describe ``status`` in lines: the agent's or the service's problem, or
+    one line per reader."""
+    if status.problem:
+        return [status.problem]
     service_text = describe_service(status)
     if service_text is not None:
         lines = [service_text]
