@@ -55,10 +55,14 @@ class CardMute:
 
 @dataclass(frozen=True)
 class ReadStarted:
-    """The agent began to read the card of an insertion."""
+    """The agent began to read the card of an insertion.
+
+    :param expects_photo: whether this read will also fetch the photo.
+    """
 
     reader: str
     insertion: int
+    expects_photo: bool = True
 
 
 @dataclass(frozen=True)

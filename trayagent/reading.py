@@ -81,7 +81,9 @@ class ReadJob:
 
     def run(self) -> ReadOutcome:
         """Read the card and publish what happens; never raises ``CardError``."""
-        self.publish(ReadStarted(self.reader, self.insertion))
+        self.publish(
+            ReadStarted(self.reader, self.insertion, self.options.include_photo)
+        )
         started = time.monotonic()
         try:
             self.connection.open()

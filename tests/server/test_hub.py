@@ -121,3 +121,30 @@ def test_failing_handler_does_not_raise(hub, caplog):
     hub.handle(events.ReadStarted(READER, 3))
     hub.handle(events.CardRead(READER, 3, None, 0.1))  # to_json fails on None
     assert "Handling CardRead failed" in caplog.text
+
+
+def test_removal_after_everything_arrived_is_no_error(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    insert_and_read(hub, 1, "1101700203450")
+    hub.handle(events.PhotoRead(READER, 1, Photo(b"\xff\xd8\xff\xd9", True), 0.9))
+    hub.handle(events.CardRemoved(READER, 1))
+    assert "card.error" not in client.types()
+
+
+def test_removal_before_photo_is_an_error(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    insert_and_read(hub, 1, "1101700203450")
+    hub.handle(events.CardRemoved(READER, 1))
+    assert client.types()[-2:] == ["card.error", "card.removed"]
+
+
+def test_removal_after_text_without_photo_is_no_error(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b"))
+    hub.handle(events.ReadStarted(READER, 1, expects_photo=False))
+    hub.handle(events.CardRead(READER, 1, FakePersonal("1101700203450"), 0.2))
+    hub.handle(events.CardRemoved(READER, 1))
+    assert "card.error" not in client.types()

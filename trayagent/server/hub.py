@@ -32,6 +32,7 @@ class ReaderRecord:
     atr: bytes | None = None
     error_code: str | None = None
     reading: bool = False  # from ReadStarted to ReadFinished
+    expects_photo: bool = True  # the running read will fetch the photo
     card: Message | None = None  # the cached card.read body
     photo: Message | None = None  # the cached card.photo body
     laser: Message | None = None  # the cached card.laser body
@@ -187,7 +188,7 @@ class Hub:
         record = self.readers.get(event.reader)
         if record is None or record.insertion != event.insertion:
             return
-        if record.reading:
+        if record.reading and not self._delivered(record):
             self._send_read_error(record, "CARD_REMOVED")
         record.reading = False
         record.requests.clear()
@@ -208,6 +209,7 @@ class Hub:
         match event:
             case events.ReadStarted():
                 record.reading = True
+                record.expects_photo = event.expects_photo
                 record.state = ReaderState.READING
                 record.error_code = None
             case events.CardRead():
@@ -263,6 +265,16 @@ class Hub:
         body.setdefault(name, None)
         setattr(record, name, body)
         self._send_read_result(record, body, photo=False)
+
+    @staticmethod
+    def _delivered(record: ReaderRecord) -> bool:
+        """Return whether the running read already sent all the card's data.
+
+        The optional laser and NHSO reads come after; a removal during them
+        is reported in their own messages, not as a failed card read.
+        """
+        photo_done = record.photo is not None or not record.expects_photo
+        return record.card is not None and photo_done
 
     def _send_read_error(self, record: ReaderRecord, code: str) -> None:
         body = messages.error("card.error", code, reader=record.name)
