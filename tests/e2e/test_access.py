@@ -268,6 +268,10 @@ def test_flooding_client_is_limited_then_closed(start_agent):
     # messages arrive, so a slow machine lets a few more through.
     assert 40 <= len(pongs) < 50
     assert len(limited) == 1
-    assert close_code == 1008
+    # The agent closes with 1008. On a loaded machine the flooding client is
+    # still writing when the close frame is due, and the agent cuts the
+    # connection after CLOSE_TIMEOUT, which the client sees as 1006.
+    assert close_code in (1008, 1006)
     assert other == 101
     assert "sends more than 20 messages a second" in agent.log_text()
+    assert "it keeps flooding" in agent.log_text()

@@ -32,7 +32,7 @@ MAX_DROPPED_MESSAGES = 200
 
 # Seconds a dropped client gets to answer the close frame before its
 # connection is cut.
-CLOSE_TIMEOUT = 1.0
+CLOSE_TIMEOUT = 2.0
 
 # Close tasks that nobody awaits, kept referenced until they end.
 _closing: set[asyncio.Task[None]] = set()
