@@ -216,6 +216,11 @@ class TrayIcon:
 def create_tray(controller: TrayController, status: AgentStatus) -> TrayIcon:
     """Create the tray icon for ``status``; call on the main thread.
 
+    The icon shows ``status`` until the first :meth:`TrayIcon.update`. A
+    change made after the caller took that snapshot, for example while this
+    function imports pystray, must still reach ``update()``, or the icon
+    keeps showing the snapshot.
+
     :raises TrayUnavailable: if pystray cannot show an icon here, for example
         on Linux without a display or with ``PYSTRAY_BACKEND=dummy``.
     """
