@@ -8,9 +8,12 @@ is given, runs the card layer's reading sequence, and publishes
 ``ReadFinished``.
 """
 
+import concurrent.futures
 import logging
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -158,3 +161,30 @@ class ReadJob:
         error_code = None if photo is not None and photo.jpeg else "PHOTO_INVALID"
         self.publish(PhotoRead(self.reader, self.insertion, photo, seconds, error_code))
         logger.info("Photo read from %s in %.2f s", self.reader, seconds)
+
+
+def start_read_thread(
+    job: ReadJob,
+    future: "concurrent.futures.Future[ReadOutcome]",
+    threads: set[threading.Thread],
+    lock: AbstractContextManager[object],
+) -> None:
+    """Run ``job`` on a ``card-read-N`` thread that ends ``future`` with its outcome.
+
+    The thread is added to ``threads`` (call with ``lock`` held) and removes
+    itself when it ends, so the card source can join every read on stop.
+    """
+
+    def run() -> None:
+        try:
+            future.set_result(job.run())
+        except BaseException as error:  # the future must always end
+            future.set_exception(error)
+            raise
+        finally:
+            with lock:
+                threads.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, name=f"card-read-{job.insertion}")
+    threads.add(thread)
+    thread.start()

@@ -9,12 +9,12 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .files import write_text_atomically
 from .origins import normalize_origin
 
 logger = logging.getLogger(__name__)
@@ -117,11 +117,7 @@ def load_settings(path: Path) -> Settings:
 
 
 def save_settings(path: Path, settings: Settings) -> None:
-    """Write the settings file atomically.
-
-    The content goes to a temporary file in the same folder, which is
-    flushed to disk and then renamed over the old file, so a crash or a full
-    disk leaves either the old file or the new one, never half of one.
+    """Write the settings file atomically (see :func:`write_text_atomically`).
 
     :raises OSError: the folder cannot be created or written.
     """
@@ -131,19 +127,7 @@ def save_settings(path: Path, settings: Settings) -> None:
         data[name] = list(value) if isinstance(value, tuple) else value
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=path.name + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text)
 
 
 def _settings_from_dict(data: dict[str, Any], path: Path) -> Settings:

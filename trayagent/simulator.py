@@ -33,7 +33,7 @@ from .events import (
     ReaderAdded,
     ServiceChanged,
 )
-from .reading import ReadJob, ReadOptions, ReadOutcome
+from .reading import ReadJob, ReadOptions, ReadOutcome, start_read_thread
 from .simcard import PEOPLE, PROFILES, SimulatedCard
 from .status import ServiceState
 
@@ -378,26 +378,8 @@ class SimulatedReader:
             self._options(),
             self._publish,
         )
-        thread = threading.Thread(
-            target=self._run_job,
-            args=(job, future),
-            name=f"card-read-{insertion.number}",
-        )
-        self._read_threads.add(thread)
-        thread.start()
+        start_read_thread(job, future, self._read_threads, self._lock)
         return future
-
-    def _run_job(
-        self, job: ReadJob, future: concurrent.futures.Future[ReadOutcome]
-    ) -> None:
-        try:
-            future.set_result(job.run())
-        except BaseException as error:  # the future must always end
-            future.set_exception(error)
-            raise
-        finally:
-            with self._lock:
-                self._read_threads.discard(threading.current_thread())
 
 
 def _next_insertion() -> int:

@@ -8,16 +8,15 @@ never read a personal field of a card.
 import datetime
 import json
 import logging
-import os
 import platform
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..files import write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -135,9 +134,8 @@ class DoctorReport:
 def write_report(report: DoctorReport, directory: Path) -> Path:
     """Write ``report`` as ``doctor-YYYYmmdd-HHMMSS.json`` in ``directory``.
 
-    The JSON goes to a temporary file in the same folder, flushed to disk and
-    then renamed, so a reader never sees half a report. A report made in
-    the same second as an earlier one replaces it.
+    The file is written atomically, so a reader never sees half a report. A
+    report made in the same second as an earlier one replaces it.
 
     :returns: the path of the report.
     :raises OSError: the folder cannot be created or written.
@@ -145,18 +143,7 @@ def write_report(report: DoctorReport, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"doctor-{report.created:%Y%m%d-%H%M%S}.json"
     text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
-    descriptor, temporary = tempfile.mkstemp(
-        dir=directory, prefix=path.name + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text)
     return path
 
 

@@ -28,7 +28,7 @@ from ..events import (
     ReaderRemoved,
     ServiceChanged,
 )
-from ..reading import ReadJob, ReadOptions, ReadOutcome
+from ..reading import ReadJob, ReadOptions, ReadOutcome, start_read_thread
 from ..status import ServiceState
 from . import scard as pcsc
 from .connection import PcscCardConnection
@@ -321,24 +321,8 @@ class Monitor:
         slot.job = future
         connection = PcscCardConnection(reader, slot.counter, self._stopping)
         job = ReadJob(reader, insertion, connection, self._options(), self._publish)
-        thread = threading.Thread(
-            target=self._run_job, args=(job, future), name=f"card-read-{insertion}"
-        )
-        self._read_threads.add(thread)
-        thread.start()
+        start_read_thread(job, future, self._read_threads, self._lock)
         return future
-
-    def _run_job(
-        self, job: ReadJob, future: concurrent.futures.Future[ReadOutcome]
-    ) -> None:
-        try:
-            future.set_result(job.run())
-        except BaseException as error:  # the future must always end
-            future.set_exception(error)
-            raise
-        finally:
-            with self._lock:
-                self._read_threads.discard(threading.current_thread())
 
 
 def _finished(outcome: ReadOutcome) -> concurrent.futures.Future[ReadOutcome]:

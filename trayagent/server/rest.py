@@ -100,7 +100,7 @@ async def _read(request: web.Request) -> web.StreamResponse:
     elif reader not in hub.readers:
         return error_response("UNKNOWN_READER", 404)
 
-    code = await _run_read(request.app, reader)
+    code = await wait_for_read(request.app, reader)
     if code is not None:
         return error_response(code, HTTP_STATUS_FOR_CODE.get(code, 502))
     record = hub.present_card(reader)
@@ -175,8 +175,8 @@ async def _preflight(request: web.Request) -> web.StreamResponse:
     return error_response("FORBIDDEN_ORIGIN", 403)
 
 
-async def _run_read(app: web.Application, reader: str) -> str | None:
-    """Run a read and return its error code, or ``None`` on success."""
+async def wait_for_read(app: web.Application, reader: str) -> str | None:
+    """Run a read of ``reader`` and return its error code, or ``None``."""
     future = app[SOURCE].request_read(reader)
     limit = app[CONFIG].read_timeout + READ_WAIT_MARGIN
     try:

@@ -320,18 +320,6 @@ def request_reads(app: web.Application) -> str | None:
     return None
 
 
-async def wait_for_read(app: web.Application, reader: str) -> str | None:
-    """Run a read of ``reader`` and return its error code, or ``None``."""
-    future = app[SOURCE].request_read(reader)
-    limit = app[CONFIG].read_timeout + READ_WAIT_MARGIN
-    try:
-        outcome = await asyncio.wait_for(asyncio.wrap_future(future), limit)
-    except TimeoutError:
-        return "READ_TIMEOUT"
-    # The read's events were scheduled on this loop before its future
-    # ended; one pass of the loop lets the hub apply them.
-    await asyncio.sleep(0)
-    return outcome.code
 
 
 def strip_prefix(value: str | None, *prefixes: str) -> str:

@@ -21,6 +21,7 @@ from ...errors import error_message
 from .. import access
 from ..context import HUB, SOURCE, CardSource, ServerConfig
 from ..hub import Hub
+from ..rest import wait_for_read
 from . import base
 from .base import COMPAT, Message, TranslatingClient, json_response, strip_prefix
 
@@ -317,7 +318,7 @@ async def _read_card(request: web.Request) -> web.StreamResponse:
     readers = app[SOURCE].readers_with_card()
     if not readers:
         return _card_response(None, NO_CARD_TEXT)
-    code = await base.wait_for_read(app, readers[0])
+    code = await wait_for_read(app, readers[0])
     record = app[HUB].present_card(readers[0])
     if code is not None or record is None or record.card is None:
         logger.info("pythaiidcard REST read failed: %s", code or "CARD_REMOVED")
