@@ -71,9 +71,14 @@ def test_stale_lock_is_not_running():
 
 def test_live_lock_owner_not_responding(tmp_path):
     program = tmp_path / "trayagent"
-    program.write_text("import time\ntime.sleep(60)\n")
-    sleeper = subprocess.Popen([sys.executable, str(program)])
+    program.write_text("import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    sleeper = subprocess.Popen(
+        [sys.executable, str(program)], stdout=subprocess.PIPE, text=True
+    )
     try:
+        # Popen returns while the kernel may still be setting up the new
+        # program, and /proc/PID/cmdline reads empty until it is done.
+        assert sleeper.stdout.readline() == "ready\n"
         check = agent_check(facts(lock=LockInfo(sleeper.pid, 17432)))
     finally:
         sleeper.kill()
