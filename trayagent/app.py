@@ -124,10 +124,9 @@ class Agent:
             return EXIT_START_FAILED
         self.monitor.start()
         try:
-            if self._options.headless or not self._start_tray():
-                self._stopping.wait()
-            else:
-                self._tray.run()
+            if not self._options.headless and self._start_tray():
+                self._run_tray()
+            self._stopping.wait()
         finally:
             self._shutdown()
         return EXIT_OK
@@ -484,7 +483,23 @@ class Agent:
             stopping = self._stopping.is_set()
         if stopping:
             tray.stop()  # run() then returns at once
+        # The tray shows the status taken before create_tray(), and changes
+        # reported while it was created found no tray to update.
+        self.server.call_soon(self._status_changed)
         return True
+
+    def _run_tray(self) -> None:
+        """Run the tray loop; if it fails, go on serving without a tray."""
+        try:
+            self._tray.run()
+        except Exception:
+            logger.exception("The tray icon failed; running headless")
+            with self._tray_lock:
+                self._tray = None
+            self.server.call_soon(self._stop_asking_about_origins)
+            return
+        # The loop returns after stop(), and the agent ends with it either way.
+        self._stopping.set()
 
     def _handle_signals(self) -> None:
         """Stop on SIGINT and SIGTERM, as the Quit menu item does."""
