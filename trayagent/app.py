@@ -116,8 +116,8 @@ class Agent:
                 f'trayagent with --port N (or set "port" in {self._settings_file}).'
             )
             logger.error("%s", message)
-            if not self._options.headless:
-                show_problem(message)
+            if not self._options.headless and show_problem(message):
+                return EXIT_OK
             return EXIT_PORT_IN_USE
         except OSError as error:
             logger.error("The server could not start: %s", error)
@@ -540,6 +540,7 @@ class _ProblemController:
 
     def __init__(self) -> None:
         self.tray: Any = None
+        self.quit_chosen = False
 
     def open_log_folder(self) -> None:
         from .tray.desktop import open_folder
@@ -552,6 +553,8 @@ class _ProblemController:
         open_file(str(paths.log_path()))
 
     def quit(self) -> None:
+        logger.info("Quit chosen from the tray menu")
+        self.quit_chosen = True
         if self.tray is not None:
             self.tray.stop()
 
@@ -560,11 +563,15 @@ class _ProblemController:
         return lambda *args: None
 
 
-def show_problem(message: str) -> None:
+def show_problem(message: str) -> bool:
     """Show a problem that stops the agent in the tray, until staff choose Quit.
 
     Does nothing where no tray can be shown; the message is in the log and
     on stderr already.
+
+    :returns: whether staff chose Quit, after which the agent exits with 0
+        so that launchd does not start it again. A signal or a missing
+        tray returns ``False``.
     """
     from .status import ServiceState
     from .tray import TrayUnavailable, create_tray
@@ -580,7 +587,7 @@ def show_problem(message: str) -> None:
         tray = create_tray(controller, status)
     except TrayUnavailable as error:
         logger.info("No tray to show the problem in (%s)", error)
-        return
+        return False
     controller.tray = tray
 
     def on_signal(number: int, _frame: Any) -> None:
@@ -589,4 +596,8 @@ def show_problem(message: str) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     tray.notify("trayagent cannot start", message)
-    tray.run()
+    try:
+        tray.run()
+    except Exception:
+        logger.exception("The tray icon failed while showing the problem")
+    return controller.quit_chosen
