@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import threading
-import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,7 +178,9 @@ class Agent:
 
     def open_test_page(self) -> None:
         """Open the test page in the default browser."""
-        webbrowser.open(self._page_url())
+        from .tray.desktop import open_page
+
+        open_page(self._page_url())
 
     def open_log_folder(self) -> None:
         """Open the log folder in the file manager."""
