@@ -128,13 +128,27 @@ async def block_origin(app: web.Application, origin: str) -> None:
         logger.info("Closed %d connection(s) of %s", len(clients), origin)
 
 
-async def close_all(app: web.Application) -> None:
-    """Close every connection, held or admitted, as the server stops."""
+async def close_all(app: web.Application, timeout: float = 0.5) -> None:
+    """Close every connection, held or admitted, as the server stops.
+
+    The connections close together. A client that has not responded to the
+    close frame after ``timeout`` seconds is dropped, so that it cannot hold
+    up Quit for aiohttp's default close wait of 10 s.
+    """
     clients = list(app[HUB].clients)
     for waiting in _held(app).values():
         clients += waiting
-    for client in clients:
-        await client.close(reason="agent stopping")
+    closing = asyncio.gather(
+        *(client.close(reason="agent stopping") for client in clients),
+        return_exceptions=True,
+    )
+    try:
+        await asyncio.wait_for(closing, timeout)
+    except TimeoutError:
+        logger.info(
+            "Closing WebSocket clients timed out after %.1f s; dropped the rest",
+            timeout,
+        )
 
 
 def _admit(app: web.Application, client: Client) -> None:
