@@ -131,9 +131,10 @@ async def block_origin(app: web.Application, origin: str) -> None:
 async def close_all(app: web.Application, timeout: float = 0.5) -> None:
     """Close every connection, held or admitted, as the server stops.
 
-    The connections close together. A client that has not responded to the
-    close frame after ``timeout`` seconds is dropped, so that it cannot hold
-    up Quit for aiohttp's default close wait of 10 s.
+    The connections close together, and those still closing after
+    ``timeout`` seconds are dropped. aiohttp's ``close()`` waits until the
+    close frame has drained to a client that may have stopped reading, and,
+    unless a handler is receiving, up to 10 s for the client's close frame.
     """
     clients = list(app[HUB].clients)
     for waiting in _held(app).values():
