@@ -11,7 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from x_tray_host import tray_host  # noqa: F401 - a fixture for tests that show the tray
+from x_tray_host import (  # noqa: F401 - fixtures for tests that show the tray
+    bare_display,
+    tray_host,
+)
 
 from pcsc_stack import (
     PcscdError,

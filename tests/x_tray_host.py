@@ -1,9 +1,10 @@
 """A private X display with a system tray host, for tests that show the tray.
 
 ``tray_host`` starts Xvfb on a free display with trayer docked at its top
-left corner as the tray; screenshots come back through ``xwd`` and
-ImageMagick's ``convert``. Without those tools the tests skip on a developer
-machine and fail under ``CI=true``.
+left corner as the tray, and ``bare_display`` starts one with no tray.
+Screenshots come back through ``xwd`` and ImageMagick's ``convert``, and
+tests keep them in :func:`artifacts_dir`. Without those tools the tests skip
+on a developer machine and fail under ``CI=true``.
 """
 
 import os
@@ -112,9 +113,9 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(timeout=5)
 
 
-def start_xvfb(log: Path) -> tuple[subprocess.Popen, str]:
+def start_xvfb(log: Path, *options: str) -> tuple[subprocess.Popen, str]:
     # -displayfd makes Xvfb pick a free display number and write it once the
-    # server accepts connections.
+    # server accepts connections. ``options`` go to Xvfb as well.
     read_end, write_end = os.pipe()
     width, height = SCREEN_SIZE
     with open(log, "wb") as output:
@@ -128,6 +129,7 @@ def start_xvfb(log: Path) -> tuple[subprocess.Popen, str]:
                 f"{width}x{height}x24",
                 "-nolisten",
                 "tcp",
+                *options,
             ],
             pass_fds=(write_end,),
             stdout=output,
@@ -196,6 +198,21 @@ def tray_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrayHost]:
         stop_process(xvfb)
 
 
+@pytest.fixture(scope="module")
+def bare_display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private X display with no system tray on it; yields its name."""
+    require_tools()
+    logs = tmp_path_factory.mktemp("x-bare-display")
+    # Without a tray host no client stays connected, and by default Xvfb
+    # resets when its last client leaves, dropping a client that connects
+    # just then.
+    xvfb, display = start_xvfb(logs / "xvfb.log", "-noreset")
+    try:
+        yield display
+    finally:
+        stop_process(xvfb)
+
+
 def colour_pixels(image: Image.Image, colour: tuple[int, int, int]) -> int:
     """Count the pixels of the tray area close to ``colour``."""
     area = image.crop(TRAY_AREA)
@@ -224,11 +241,23 @@ def wait_for_picture(
         time.sleep(0.1)
 
 
-def save_docs_image(image: Image.Image, name: str) -> None:
+def artifacts_dir() -> Path:
+    """Return the folder that keeps screenshots after the test run, creating it.
+
+    ``$TRAYAGENT_ARTIFACTS`` names it; the default is ``build/test-artifacts``
+    in the repository, which git ignores.
+    """
+    default = REPOSITORY / "build" / "test-artifacts"
+    folder = Path(os.environ.get("TRAYAGENT_ARTIFACTS") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_tray_area(image: Image.Image, target: Path) -> None:
+    """Save the tray area of a screenshot, enlarged so its pixels show."""
     area = image.crop(TRAY_AREA)
     zoomed = area.resize(
         (area.width * DOCS_ZOOM, area.height * DOCS_ZOOM), Image.Resampling.NEAREST
     )
-    target = REPOSITORY / "docs" / "images" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     zoomed.save(target, optimize=True)

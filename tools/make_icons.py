@@ -10,7 +10,8 @@ and commit the files it writes:
   and for 16, 32 and 64 px (the ``@2x`` file has twice the pixels, for
   high-DPI screens);
 - ``trayagent.ico`` (Windows, 16 to 256 px) and ``trayagent.icns`` (macOS,
-  32 to 1024 px), the program icon, which shows a card in a reader.
+  32 to 1024 px), the program icon: the card-present picture, a card with
+  a chip.
 
 Every size is drawn for its own pixel count, never scaled from another.
 """

@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import threading
-import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,18 +115,17 @@ class Agent:
                 f'trayagent with --port N (or set "port" in {self._settings_file}).'
             )
             logger.error("%s", message)
-            if not self._options.headless:
-                show_problem(message)
+            if not self._options.headless and show_problem(message):
+                return EXIT_OK
             return EXIT_PORT_IN_USE
         except OSError as error:
             logger.error("The server could not start: %s", error)
             return EXIT_START_FAILED
         self.monitor.start()
         try:
-            if self._options.headless or not self._start_tray():
-                self._stopping.wait()
-            else:
-                self._tray.run()
+            if not self._options.headless and self._start_tray():
+                self._run_tray()
+            self._stopping.wait()
         finally:
             self._shutdown()
         return EXIT_OK
@@ -180,7 +178,9 @@ class Agent:
 
     def open_test_page(self) -> None:
         """Open the test page in the default browser."""
-        webbrowser.open(self._page_url())
+        from .tray.desktop import open_page
+
+        open_page(self._page_url())
 
     def open_log_folder(self) -> None:
         """Open the log folder in the file manager."""
@@ -484,7 +484,23 @@ class Agent:
             stopping = self._stopping.is_set()
         if stopping:
             tray.stop()  # run() then returns at once
+        # The tray shows the status taken before create_tray(), and changes
+        # reported while it was created found no tray to update.
+        self.server.call_soon(self._status_changed)
         return True
+
+    def _run_tray(self) -> None:
+        """Run the tray loop; if it fails, go on serving without a tray."""
+        try:
+            self._tray.run()
+        except Exception:
+            logger.exception("The tray icon failed; running headless")
+            with self._tray_lock:
+                self._tray = None
+            self.server.call_soon(self._stop_asking_about_origins)
+            return
+        # The loop returns after stop(), and the agent ends with it either way.
+        self._stopping.set()
 
     def _handle_signals(self) -> None:
         """Stop on SIGINT and SIGTERM, as the Quit menu item does."""
@@ -525,6 +541,7 @@ class _ProblemController:
 
     def __init__(self) -> None:
         self.tray: Any = None
+        self.quit_chosen = False
 
     def open_log_folder(self) -> None:
         from .tray.desktop import open_folder
@@ -537,6 +554,8 @@ class _ProblemController:
         open_file(str(paths.log_path()))
 
     def quit(self) -> None:
+        logger.info("Quit chosen from the tray menu")
+        self.quit_chosen = True
         if self.tray is not None:
             self.tray.stop()
 
@@ -545,11 +564,15 @@ class _ProblemController:
         return lambda *args: None
 
 
-def show_problem(message: str) -> None:
+def show_problem(message: str) -> bool:
     """Show a problem that stops the agent in the tray, until staff choose Quit.
 
     Does nothing where no tray can be shown; the message is in the log and
     on stderr already.
+
+    :returns: whether staff chose Quit, after which the agent exits with 0
+        so that launchd does not start it again. A signal or a missing
+        tray returns ``False``.
     """
     from .status import ServiceState
     from .tray import TrayUnavailable, create_tray
@@ -565,7 +588,7 @@ def show_problem(message: str) -> None:
         tray = create_tray(controller, status)
     except TrayUnavailable as error:
         logger.info("No tray to show the problem in (%s)", error)
-        return
+        return False
     controller.tray = tray
 
     def on_signal(number: int, _frame: Any) -> None:
@@ -574,4 +597,8 @@ def show_problem(message: str) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     tray.notify("trayagent cannot start", message)
-    tray.run()
+    try:
+        tray.run()
+    except Exception:
+        logger.exception("The tray icon failed while showing the problem")
+    return controller.quit_chosen

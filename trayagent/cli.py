@@ -133,7 +133,8 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
 
     Returns an exit status instead when the agent must not start: 1 when
     the log folder cannot be written, 0 when this user's trayagent already
-    runs (asked to show itself), 3 when another program holds the port.
+    runs (asked to show itself), 3 when another program holds the port, or
+    0 when staff then chose Quit in the tray that showed that problem.
     """
     from .logs import setup_logging
 
@@ -157,7 +158,7 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
         settings = settings.replace(auto_read=arguments.auto_read)
     logger.info("Logging to %s", log_file)
 
-    from .app import EXIT_PORT_IN_USE, Agent, RunOptions
+    from .app import EXIT_OK, EXIT_PORT_IN_USE, Agent, RunOptions
     from .instance import check_instance
 
     conflict = check_instance(paths.config_dir(), settings.port)
@@ -165,13 +166,14 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
         logger.error("Not starting: %s", conflict.message)
         print(f"trayagent: {conflict.message}", file=sys.stderr)
         # launchd restarts an agent that exits with an error, so a second
-        # start of a running agent exits with 0.
+        # start of a running agent, and Quit chosen in the tray, exit with 0.
         if conflict.already_running:
-            return 0
+            return EXIT_OK
         if not arguments.headless:
             from .app import show_problem
 
-            show_problem(conflict.message)
+            if show_problem(conflict.message):
+                return EXIT_OK
         return EXIT_PORT_IN_USE
 
     options = RunOptions(headless=arguments.headless, simulate=arguments.simulate)

@@ -27,7 +27,7 @@ bundle=$dist/trayagent
 [ -x "$bundle/trayagent" ] ||
     fail "$bundle/trayagent not found. Build it first: pyinstaller --noconfirm installers/trayagent.spec"
 
-# The program icon: a card in a reader, 128 px.
+# The program icon: the card-present picture (a card with a chip), 128 px.
 icon=$root/icons/card-present-64@2x.png
 [ -f "$icon" ] || fail "$icon not found. Generate the icons: python tools/make_icons.py"
 

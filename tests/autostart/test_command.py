@@ -85,3 +85,23 @@ def test_running_interpreter_gives_absolute_program():
     program = Path(launch_command()[0])
     assert program.is_absolute()
     assert program.exists()
+
+
+def test_windows_console_twin_starts_windowed_program(tmp_path):
+    folder = tmp_path / "Programs" / "trayagent"
+    console = make_file(folder / "trayagent-cli.exe")
+    command = launch_command(frozen=True, executable=str(console), platform="win32")
+    assert command == [str(folder / "trayagent.exe")]
+
+
+def test_windows_windowed_program_starts_itself(tmp_path):
+    program = make_file(tmp_path / "Programs" / "trayagent" / "trayagent.exe")
+    command = launch_command(frozen=True, executable=str(program), platform="win32")
+    assert command == [str(program)]
+
+
+def test_console_twin_name_matches_any_case(tmp_path):
+    folder = tmp_path / "Programs" / "trayagent"
+    console = make_file(folder / "TrayAgent-CLI.EXE")
+    command = launch_command(frozen=True, executable=str(console), platform="win32")
+    assert command == [str(folder / "trayagent.exe")]

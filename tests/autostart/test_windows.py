@@ -227,3 +227,20 @@ def test_command_line_reports_registry_error(registry, monkeypatch, capsys):
     output = capsys.readouterr()
     assert exit_status == 1
     assert output.err.startswith("trayagent autostart status: cannot read HKCU\\")
+
+
+def test_console_twin_enables_and_recognises_windowed_program(tmp_path):
+    from trayagent.autostart.command import launch_command
+
+    folder = tmp_path / "trayagent"
+    gui = str(folder / "trayagent.exe")
+    console = str(folder / "trayagent-cli.exe")
+    registry = MemoryRegistry()
+    command = launch_command(frozen=True, executable=console, platform="win32")
+    windows.enable(registry, command)
+    written = registry.get(RUN_KEY)
+    status = windows.get_status(registry, command)
+    assert written is not None
+    assert written.data == f'"{gui}"'
+    assert status.enabled
+    assert status.detail == "enabled"

@@ -3,10 +3,12 @@
 pystray's xorg backend shows no menu, so tests cannot click one. This
 driver runs the agent as ``trayagent`` would and, for each line ``click
 TEXT`` on stdin, finds the item with that text in the menu the tray would
-show and invokes it the way a click does, then prints ``clicked TEXT``.
-For ``show TEXT`` it prints the texts of that item's submenu as JSON.
-It prints ``running`` once the agent serves. After ``Agent.run`` returns it
-prints the seconds from the last click to the return, and the names of the
+show and invokes it on the tray's controller the way a click does, then
+prints ``clicked TEXT``. For ``show TEXT`` it prints the texts of that
+item's submenu as JSON. It prints ``running`` once the tray is created and,
+for a serving agent, once the agent serves. That tray may also be the one
+that shows why the agent cannot start. After the agent returns it prints
+the seconds from the last click to the return, and the names of the
 non-daemon threads still alive.
 """
 
@@ -15,7 +17,10 @@ import sys
 import threading
 import time
 import urllib.request
+from typing import Any
 
+import trayagent.tray
+from trayagent.app import Agent
 from trayagent.cli import build_parser, make_agent
 from trayagent.tray.menu import MenuItemSpec, build_menu, invoke_action
 
@@ -42,22 +47,46 @@ def wait_until_serving(port: int) -> None:
             time.sleep(0.05)
 
 
+def record_trays() -> list[tuple[Any, Any]]:
+    """Make every tray the agent creates add its (controller, status) to a list."""
+    created: list[tuple[Any, Any]] = []
+    create_tray = trayagent.tray.create_tray
+
+    def recording_create_tray(controller: Any, status: Any) -> Any:
+        tray = create_tray(controller, status)
+        created.append((controller, status))
+        return tray
+
+    trayagent.tray.create_tray = recording_create_tray
+    return created
+
+
+def wait_for_tray(created: list[tuple[Any, Any]]) -> tuple[Any, Any]:
+    deadline = time.monotonic() + START_SECONDS
+    while not created and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return created[0]
+
+
 def main() -> int:
-    agent = make_agent(build_parser().parse_args(sys.argv[1:]))
-    if isinstance(agent, int):
-        return agent
+    created = record_trays()
     clicked: list[float] = []
 
     def click_items() -> None:
-        wait_until_serving(agent.server.port)
+        controller, tray_status = wait_for_tray(created)
+        if isinstance(controller, Agent):
+            wait_until_serving(controller.server.port)
         print("running", flush=True)
         for line in sys.stdin:
             command, _, text = line.strip().partition(" ")
             if command not in ("click", "show"):
                 continue
+            status = tray_status
+            if isinstance(controller, Agent):
+                status = controller.status()
             items = build_menu(
-                agent.status(),
-                version=agent.version,
+                status,
+                version=controller.version,
                 can_copy=False,
                 has_notification=False,
             )
@@ -69,12 +98,13 @@ def main() -> int:
                 print(json.dumps([child.text for child in item.submenu]), flush=True)
                 continue
             clicked.append(time.monotonic())
-            invoke_action(item, agent, {})
+            invoke_action(item, controller, {})
             print(f"clicked {text}", flush=True)
 
     clicker = threading.Thread(target=click_items, name="test-clicker", daemon=True)
     clicker.start()
-    status = agent.run()
+    agent = make_agent(build_parser().parse_args(sys.argv[1:]))
+    status = agent if isinstance(agent, int) else agent.run()
     stopped = time.monotonic() - clicked[-1] if clicked else -1.0
     alive = [
         thread.name

@@ -1,33 +1,52 @@
-"""The real agent with its tray on Xvfb and trayer, reading a simulated card."""
+"""The real agent with its tray on Xvfb and trayer, reading a simulated card.
 
+Screenshots of the agent's tray stay in the artifacts folder of
+``x_tray_host``. Set ``TRAYAGENT_UPDATE_SCREENSHOTS=1`` to also copy the tray
+area, enlarged, to ``docs/images/tray-ready.png`` and ``tray-card.png``.
+"""
+
+import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from x_tray_host import TRAY_AREA, colour_pixels, save_docs_image, wait_for_picture
+from x_tray_host import (
+    REPOSITORY,
+    TRAY_AREA,
+    artifacts_dir,
+    colour_pixels,
+    save_tray_area,
+    wait_for_picture,
+)
 
 from trayagent.simcard import PEOPLE, SimulatedCard
 from trayagent.tray.drawing import STATE_COLOURS
 from trayagent.tray.state import IconState
 
 from .conftest import assert_no_personal_data
-from .support import WsClient, free_port, run
+from .support import WsClient, free_port, handshake_status, run
 
 READER0 = "Test Reader 00 00"
 MENU_DRIVER = Path(__file__).with_name("menu_driver.py")
 QUIT_LIMIT_SECONDS = 2.0
+LOG_WAIT_SECONDS = 10.0
+DOCS_IMAGES = REPOSITORY / "docs" / "images"
 
 pytestmark = pytest.mark.pcsc
 
 
-def test_tray_icon_follows_card(start_agent, tray_host, slot0, tmp_path):
+def test_tray_icon_follows_card(start_agent, tray_host, slot0):
+    artifacts = artifacts_dir()
     agent = start_agent(display=tray_host.display)
+    # No card event has happened yet: the readers that the monitor found
+    # while the tray started must show without one.
     ready = wait_for_picture(
-        tray_host, IconState.READY, tmp_path / "agent-ready.png", agent.log_text
+        tray_host, IconState.READY, artifacts / "agent-ready-screen.png", agent.log_text
     )
 
     async def read_card():
@@ -37,14 +56,36 @@ def test_tray_icon_follows_card(start_agent, tray_host, slot0, tmp_path):
 
     run(read_card())
     card = wait_for_picture(
-        tray_host, IconState.CARD_PRESENT, tmp_path / "agent-card.png", agent.log_text
+        tray_host,
+        IconState.CARD_PRESENT,
+        artifacts / "agent-card-screen.png",
+        agent.log_text,
     )
+    save_tray_area(ready, artifacts / "tray-ready.png")
+    save_tray_area(card, artifacts / "tray-card.png")
     assert ready.crop(TRAY_AREA).tobytes() != card.crop(TRAY_AREA).tobytes()
     assert colour_pixels(card, STATE_COLOURS[IconState.READY]) == 0
     assert "No tray icon can be shown" not in agent.log_text()
     if os.environ.get("TRAYAGENT_UPDATE_SCREENSHOTS") == "1":
-        save_docs_image(ready, "agent-tray-ready.png")
-        save_docs_image(card, "agent-tray-card.png")
+        save_tray_area(ready, DOCS_IMAGES / "tray-ready.png")
+        save_tray_area(card, DOCS_IMAGES / "tray-card.png")
+
+
+def wait_for_log(agent, text: str) -> str:
+    deadline = time.monotonic() + LOG_WAIT_SECONDS
+    while text not in agent.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return agent.log_text()
+
+
+def test_display_without_tray_runs_headless(start_agent, bare_display):
+    agent = start_agent(display=bare_display)
+    log = wait_for_log(agent, "running headless")
+    status = run(handshake_status(agent.ws_url, Origin="https://new.example"))
+    assert log.count("No tray icon can be shown") == 1
+    assert "_NET_SYSTEM_TRAY_S0" in log
+    # Without a tray nobody can allow a site, so unknown sites are rejected.
+    assert status == 403
 
 
 class MenuDriver:
@@ -60,14 +101,18 @@ class MenuDriver:
             TRAYAGENT_CONFIG_DIR=str(home / "config"),
             TRAYAGENT_LOG_DIR=str(home / "logs"),
         )
-        self.process = subprocess.Popen(
-            [sys.executable, str(MENU_DRIVER), "--port", str(port)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=environment,
-        )
+        # The driver's stdout carries only its protocol lines; the agent's
+        # messages on stderr go to a file for failure messages.
+        self.errors_path = home / f"driver-{port}-stderr.txt"
+        with self.errors_path.open("w") as errors:
+            self.process = subprocess.Popen(
+                [sys.executable, str(MENU_DRIVER), "--port", str(port)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env=environment,
+            )
         self.expect("running")
 
     @property
@@ -76,7 +121,10 @@ class MenuDriver:
 
     def expect(self, line: str) -> None:
         received = self.process.stdout.readline().strip()
-        assert received == line, f"driver wrote {received!r}"
+        assert received == line, f"driver wrote {received!r}; {self.errors()}"
+
+    def errors(self) -> str:
+        return f"stderr: {self.errors_path.read_text()}"
 
     def click(self, text: str) -> None:
         self.process.stdin.write(f"click {text}\n")
@@ -91,7 +139,7 @@ class MenuDriver:
     def finish(self) -> dict[str, str]:
         """Wait for the agent to exit; return the driver's closing lines."""
         output, _ = self.process.communicate(timeout=30)
-        assert self.process.returncode == 0, output
+        assert self.process.returncode == 0, f"{output}; {self.errors()}"
         return dict(line.split(" ", 1) for line in output.splitlines() if " " in line)
 
     def kill(self) -> None:
@@ -104,8 +152,9 @@ class MenuDriver:
 def menu_driver(tray_host, pcsc_stack, tmp_path):
     drivers = []
 
-    def start() -> MenuDriver:
-        port = drivers[0].port if drivers else free_port()
+    def start(port: int | None = None) -> MenuDriver:
+        if port is None:
+            port = drivers[0].port if drivers else free_port()
         driver = MenuDriver(tray_host.display, tmp_path, port)
         drivers.append(driver)
         return driver
@@ -115,11 +164,58 @@ def menu_driver(tray_host, pcsc_stack, tmp_path):
         driver.kill()
 
 
+def connect_silent_client(port: int) -> socket.socket:
+    """Open a WebSocket, wait for its first message, then never read again.
+
+    Such a client never responds to the close frame the agent sends on Quit.
+    """
+    client = socket.create_connection(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    client.sendall(
+        (
+            "GET /ws HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    received = b""
+    while not received.partition(b"\r\n\r\n")[2]:
+        chunk = client.recv(4096)
+        assert chunk, f"the agent closed the connection: {received!r}"
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 101"), received
+    return client
+
+
 def test_quit_from_menu_exits_quickly(menu_driver):
     driver = menu_driver()
-    driver.click("Quit")
-    lines = driver.finish()
-    assert 0 <= float(lines["stopped"]) < QUIT_LIMIT_SECONDS
+    with connect_silent_client(driver.port):
+        driver.click("Quit")
+        try:
+            driver.process.wait(timeout=QUIT_LIMIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the agent still ran {QUIT_LIMIT_SECONDS} s after Quit")
+        lines = driver.finish()
+    log = (driver.home / "logs" / "trayagent.log").read_text()
+    assert driver.process.returncode == 0
+    assert lines["threads"] == ""
+    # ServerThread.stop() gives up on a shutdown that is still waiting for
+    # a client after 1.5 s, and logs this line.
+    assert "did not shut down cleanly" not in log
+
+
+def test_quit_from_problem_tray_exits_zero(menu_driver, tray_host):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        driver = menu_driver(port=taken.getsockname()[1])
+        driver.click("Quit")
+        lines = driver.finish()
+    # launchd starts the agent again after a non-zero exit.
+    assert driver.process.returncode == 0
     assert lines["threads"] == ""
 
 

@@ -146,6 +146,8 @@ def test_read_now_without_reader():
     [
         ("Open test page", "page_url", "open_test_page"),
         ("Open log folder", "log_dir", "open_log_folder"),
+        ("Open current log", "log_dir", "open_current_log"),
+        ("Save diagnostics...", "log_dir", "save_diagnostics"),
     ],
 )
 def test_open_items(text, field, action):

@@ -3,11 +3,7 @@
 import dataclasses
 
 from trayagent.status import ReaderState, ReaderStatus, ServiceState
-from trayagent.tray.notifications import (
-    Notification,
-    port_in_use,
-    status_notifications,
-)
+from trayagent.tray.notifications import Notification, status_notifications
 
 from .support import READER_A, READER_B, make_status
 
@@ -93,8 +89,3 @@ def test_notifications_carry_no_error_details():
     )
     assert status_notifications(ONE_READER, failed) == []
 
-
-def test_port_in_use_names_port():
-    notification = port_in_use(8765)
-    assert notification.title == "Port in use"
-    assert "8765" in notification.text

@@ -3,13 +3,10 @@
 Each test runs ``tray_driver.py`` as a subprocess against a private Xvfb
 display with trayer docked at its top left corner, and reads the screen back
 with ``xwd`` and ImageMagick's ``convert``. Without those tools the tests
-skip on a developer machine and fail under ``CI=true``.
-
-Set ``TRAYAGENT_UPDATE_SCREENSHOTS=1`` to also copy the tray area, enlarged,
-to ``docs/images/tray-ready.png`` and ``docs/images/tray-card.png``.
+skip on a developer machine and fail under ``CI=true``. The pictures in
+the docs come from the whole agent's run in ``tests/e2e/test_tray_agent.py``.
 """
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +17,6 @@ from x_tray_host import (
     TRAY_AREA,
     TrayHost,
     colour_pixels,
-    save_docs_image,
     stop_process,
     wait_for_picture,
 )
@@ -98,9 +94,6 @@ def test_icon_follows_card(tray_host, driver, tmp_path):
     # Outside the tray nothing is drawn, so the icon docked into trayer.
     outside = (TRAY_AREA[2], 0, *ready.size)
     assert ready.crop(outside).getbbox() is None
-    if os.environ.get("TRAYAGENT_UPDATE_SCREENSHOTS") == "1":
-        save_docs_image(ready, "tray-ready.png")
-        save_docs_image(card, "tray-card.png")
 
 
 def test_stop_from_other_thread(tray_host, driver, tmp_path):

@@ -10,6 +10,10 @@ import sysconfig
 from pathlib import Path
 
 GUI_SCRIPT_NAME = "trayagent-tray"
+# The Windows build has a console twin for the command line. Start at login
+# runs the windowed program beside it, which opens no console window.
+WINDOWS_CONSOLE_PROGRAM = "trayagent-cli.exe"
+WINDOWS_GUI_PROGRAM = "trayagent.exe"
 
 
 def launch_command(
@@ -21,7 +25,9 @@ def launch_command(
 ) -> list[str]:
     """Return the program and arguments that start the agent with its tray.
 
-    A frozen build (PyInstaller) starts its own executable. A pip install
+    A frozen build (PyInstaller) starts its own executable, except that the
+    Windows console twin ``trayagent-cli.exe`` names the windowed
+    ``trayagent.exe`` beside it, which opens no console. A pip install
     starts the ``trayagent-tray`` gui-script, which opens no console window
     on Windows. Without that script the interpreter runs ``-m trayagent``,
     as ``pythonw.exe`` on Windows when it exists.
@@ -34,7 +40,7 @@ def launch_command(
     executable = os.path.abspath(executable or sys.executable)
     platform = platform or sys.platform
     if frozen:
-        return [executable]
+        return [_windowed_program(executable, platform)]
 
     if script_dirs is None:
         script_dirs = default_script_dirs(executable)
@@ -69,6 +75,13 @@ def find_gui_script(script_dirs: list[Path], platform: str) -> Path | None:
         if candidate.is_file():
             return candidate.absolute()
     return None
+
+
+def _windowed_program(executable: str, platform: str) -> str:
+    path = Path(executable)
+    if platform == "win32" and path.name.casefold() == WINDOWS_CONSOLE_PROGRAM:
+        return str(path.with_name(WINDOWS_GUI_PROGRAM))
+    return executable
 
 
 def _windowless_python(executable: str, platform: str) -> str:

@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 DESKTOP_FILE_NAME = "trayagent.desktop"
 ICON_NAME = "trayagent"
-# The program icon inside a PyInstaller bundle: a card in a reader, 128 px.
+# The program icon inside a PyInstaller bundle: the card-present picture
+# (a card with a chip), 128 px.
 BUNDLED_ICON = Path("icons") / "card-present-64@2x.png"
 ENTRY_GROUP = "Desktop Entry"
 

@@ -52,7 +52,11 @@ def create_app(
 
 def announce_settings(app: web.Application, settings: dict[str, bool]) -> None:
     """Store the client-visible settings and tell every client."""
-    app[SETTINGS] = dict(settings)
+    # Changed in place, because aiohttp (3.14 here) deprecates assigning a
+    # key of an application that has started.
+    stored = app[SETTINGS]
+    stored.clear()
+    stored.update(settings)
     app[HUB].broadcast(messages.message("settings", settings=dict(settings)))
 
 

@@ -128,13 +128,28 @@ async def block_origin(app: web.Application, origin: str) -> None:
         logger.info("Closed %d connection(s) of %s", len(clients), origin)
 
 
-async def close_all(app: web.Application) -> None:
-    """Close every connection, held or admitted, as the server stops."""
+async def close_all(app: web.Application, timeout: float = 0.5) -> None:
+    """Close every connection, held or admitted, as the server stops.
+
+    The connections close together, and those still closing after
+    ``timeout`` seconds are dropped. aiohttp's ``close()`` waits until the
+    close frame has drained to a client that may have stopped reading, and,
+    unless a handler is receiving, up to 10 s for the client's close frame.
+    """
     clients = list(app[HUB].clients)
     for waiting in _held(app).values():
         clients += waiting
-    for client in clients:
-        await client.close(reason="agent stopping")
+    closing = asyncio.gather(
+        *(client.close(reason="agent stopping") for client in clients),
+        return_exceptions=True,
+    )
+    try:
+        await asyncio.wait_for(closing, timeout)
+    except TimeoutError:
+        logger.info(
+            "Closing WebSocket clients timed out after %.1f s; dropped the rest",
+            timeout,
+        )
 
 
 def _admit(app: web.Application, client: Client) -> None:

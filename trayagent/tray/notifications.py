@@ -41,15 +41,6 @@ def status_notifications(
     return _reader_changes(previous, current)
 
 
-def port_in_use(port: int) -> Notification:
-    """Build the notification for a WebSocket port that another program holds."""
-    return Notification(
-        "Port in use",
-        f"Port {port} is used by another program, so web apps cannot connect. "
-        "Close that program and restart the agent.",
-    )
-
-
 def _service_change(
     previous: ServiceState, current: ServiceState
 ) -> Notification | None:

@@ -216,18 +216,18 @@ class TrayIcon:
 def create_tray(controller: TrayController, status: AgentStatus) -> TrayIcon:
     """Create the tray icon for ``status``; call on the main thread.
 
-    The icon shows ``status`` until the first :meth:`TrayIcon.update`. A
-    change made after the caller took that snapshot, for example while this
-    function imports pystray, must still reach ``update()``, or the icon
-    keeps showing the snapshot.
+    The icon shows ``status`` until the first :meth:`TrayIcon.update`.
 
     :raises TrayUnavailable: if pystray cannot show an icon here, for example
-        on Linux without a display or with ``PYSTRAY_BACKEND=dummy``.
+        on Linux without a display, on an X display without a system tray,
+        or with ``PYSTRAY_BACKEND=dummy``.
     """
     pystray = _import_pystray()
     backend = backend_name(pystray.Icon)
     if backend == "dummy":
         raise TrayUnavailable("pystray's dummy backend cannot show an icon")
+    if backend == "xorg":
+        xorg.require_tray_host()
 
     from trayagent.tray.drawing import BLACK, draw_icon
 

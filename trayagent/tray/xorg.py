@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from trayagent.tray.controller import TrayUnavailable
 from trayagent.tray.dispatch import Callback, Dispatcher, run_callback
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ CALL_ATOM_NAME = "_TRAYAGENT_TRAY_CALL"
 # NoEventMask, which sends an event to the window's owner only.
 CLIENT_MESSAGE = 33
 NO_EVENT_MASK = 0
+# X.h's None, the owner of a selection that no window owns.
+NO_WINDOW = 0
 
 _REQUIRED_ATTRIBUTES = (
     "_display",
@@ -40,6 +43,38 @@ _REQUIRED_ATTRIBUTES = (
     "_dock_window",
     "_systray_manager",
 )
+
+
+def require_tray_host(display_name: str | None = None) -> None:
+    """Check that a system tray runs on the X display's default screen.
+
+    pystray's xorg icon waits without a word until some program owns the
+    screen's ``_NET_SYSTEM_TRAY_Sn`` selection (freedesktop.org System Tray
+    Protocol), so without a tray host it would stay invisible.
+
+    :param display_name: the X display; defaults to ``$DISPLAY``.
+    :raises TrayUnavailable: no program owns the selection, or the display
+        cannot be reached.
+    """
+    import Xlib.display
+
+    try:
+        connection = Xlib.display.Display(display_name)
+        try:
+            selection = f"_NET_SYSTEM_TRAY_S{connection.get_default_screen()}"
+            owner = connection.get_selection_owner(connection.intern_atom(selection))
+            name = connection.get_display_name()
+        finally:
+            connection.close()
+    except Exception as error:
+        # python-xlib raises its own errors, not only OSError, when the
+        # display refuses or drops the connection.
+        raise TrayUnavailable(f"cannot query the X display: {error}") from error
+    if owner == NO_WINDOW:
+        raise TrayUnavailable(
+            f"no program owns {selection} on X display {name}, so no system "
+            "tray runs there"
+        )
 
 
 def supports_loop_dispatch(icon: Any) -> bool:
