@@ -132,7 +132,11 @@ def test_polkit_policy_found(tmp_path):
     )
 
 
-POLKIT_BUILD = {"binary": "/usr/sbin/pcscd", "polkit_option": True, "effective_uid": 1000}
+POLKIT_BUILD = {
+    "binary": "/usr/sbin/pcscd",
+    "polkit_option": True,
+    "effective_uid": 1000,
+}
 
 
 @pytest.mark.parametrize(

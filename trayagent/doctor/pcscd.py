@@ -32,7 +32,10 @@ DISABLE_POLKIT = "--disable-polkit"
 # The polkit actions that pcsc-lite installs when built with polkit:
 # access_pcsc to open a context, access_card to connect to a card.
 POLKIT_POLICY_NAME = "org.debian.pcsc-lite.policy"
-POLKIT_ACTION_DIRS = ("/usr/share/polkit-1/actions", "/usr/local/share/polkit-1/actions")
+POLKIT_ACTION_DIRS = (
+    "/usr/share/polkit-1/actions",
+    "/usr/local/share/polkit-1/actions",
+)
 
 # Folders where distributions and source builds install libpcsclite.
 LIBRARY_DIRS = (
@@ -192,7 +195,7 @@ def process_running(name: str, proc: Path = Path("/proc")) -> bool:
 
 
 def find_process(name: str, proc: Path = Path("/proc")) -> int | None:
-    """Return the id of a process whose command name is ``name`` (Linux), or ``None``."""
+    """Return the id of a process whose command name is ``name`` (Linux) or ``None``."""
     try:
         entries = list(proc.iterdir())
     except OSError:
