@@ -3,6 +3,7 @@
 import pytest
 
 from trayagent.simcard import LASER_APPLET_AID, NHSO_APPLET_AID, PEOPLE, SimulatedCard
+from trayagent.simcard.image import LASER_LONG_HEADER
 
 from .support import WsClient, run, wait_for_read_end
 
@@ -92,6 +93,9 @@ def test_laser_long_form(start_agent, slot0):
     client, results = run(read_everything(agent, slot0, card, "card.laser"))
     assert results["card.laser"]["laser"]["form"] == "long"
     assert results["card.laser"]["laser"]["raw"] == RAKDEE.laser_id
+    assert (
+        results["card.laser"]["laser"]["header"] == LASER_LONG_HEADER.hex(" ").upper()
+    )
     # The card offers the 0x17 bytes with 61 17, and GET RESPONSE fetches them.
     assert "00C0000017" in card.apdu_log
     assert "card.nhso" not in client.types()
