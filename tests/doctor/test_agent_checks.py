@@ -83,6 +83,7 @@ def test_live_lock_owner_not_responding(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+        sleeper.stdout.close()
     assert check.verdict == "problem"
     assert f"(process {sleeper.pid}) runs but does not respond" in check.summary
 
