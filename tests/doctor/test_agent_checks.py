@@ -24,6 +24,7 @@ from trayagent.doctor.agent_checks import (
     web_sites_check,
 )
 from trayagent.doctor.browser_checks import browser_checks
+from trayagent.doctor.report import failed_check
 from trayagent.instance import LockInfo, PortTaken, RunningAgent
 from trayagent.settings import Settings
 
@@ -234,6 +235,16 @@ def test_no_allowed_sites_explains_how():
     check = web_sites_check(Settings())
     assert "no web site is allowed yet" in check.summary
     assert "trayagent origins allow" in check.summary
+
+
+def test_windows_commands_name_console_program(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "win32")
+    settings = Settings(blocked_origins=("https://evil.example",))
+    summary = web_sites_check(settings).summary
+    assert "run: trayagent-cli.exe origins allow https://SITE." in summary
+    assert "(run trayagent-cli.exe origins remove https://SITE" in summary
+    fix = failed_check("Readers", "KeyError").fix
+    assert "trayagent-cli.exe doctor prints them to the error output" in fix
 
 
 def test_allowed_and_blocked_sites_listed():

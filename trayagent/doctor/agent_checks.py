@@ -20,7 +20,7 @@ from ..autostart import AutostartError, get_status
 from ..instance import LockInfo, PortTaken, RunningAgent, probe_agent, read_lock_info
 from ..origins import normalize_origin
 from ..settings import Settings, load_settings
-from .report import INFO, OK, PROBLEM, WARNING, Check
+from .report import INFO, OK, PROBLEM, WARNING, Check, console_command
 from .system import (
     bind_error,
     free_port_near,
@@ -274,14 +274,15 @@ def web_sites_check(settings: Settings) -> Check:
     if not allowed:
         summary = (
             "no web site is allowed yet; when one connects, staff allow it in "
-            "the tray menu, or run: trayagent origins allow https://SITE. " + always
+            f"the tray menu, or run: {console_command()} origins allow "
+            "https://SITE. " + always
         )
     else:
         summary = f"allowed: {', '.join(allowed)}. {always}"
     if blocked:
         summary += (
-            f" Blocked: {', '.join(blocked)} (run trayagent origins remove "
-            "https://SITE to unblock one)."
+            f" Blocked: {', '.join(blocked)} (run {console_command()} origins "
+            "remove https://SITE to unblock one)."
         )
     return Check(WEB_SITES, INFO, summary, None, details)
 
@@ -317,7 +318,8 @@ def autostart_check() -> Check:
         f"trayagent does not start at login ({status.detail}), so after a "
         "restart web pages cannot read cards until someone starts it.",
         status.advice
-        or "Run: trayagent autostart enable, or tick Start at login in the tray menu.",
+        or f"Run: {console_command()} autostart enable, or tick Start at login in "
+        "the tray menu.",
         details,
     )
 
