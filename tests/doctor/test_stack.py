@@ -18,7 +18,7 @@ from e2e.conftest import assert_no_personal_data
 from e2e.support import free_port
 
 from pcsc_stack import wait_for_card, wait_for_reader_state
-from trayagent import __version__, paths
+from trayagent import __version__, autostart, paths
 from trayagent.doctor import DoctorReport, main, run_checks
 from trayagent.simcard import PEOPLE, SimulatedCard
 
@@ -191,6 +191,34 @@ def test_agent_running_with_thai_card(start_agent, slot0, monkeypatch):
     assert verdict(report, "Agent") == "ok"
     assert verdict(report, f"Card in {READER0}") == "ok"
     assert_clean(report)
+
+
+def test_healthy_pc_exits_with_zero(start_agent, slot0):
+    # A Thai card in a reader, the agent running, start at login on: the
+    # state the doctor calls healthy, through the real command line.
+    agent = start_agent()
+    autostart.enable()
+    insert(slot0, SimulatedCard(JAIDEE))
+    completed = subprocess.run(
+        [sys.executable, "-m", "trayagent", "doctor"],
+        env=dict(
+            os.environ,
+            TRAYAGENT_CONFIG_DIR=str(agent.config_dir),
+            TRAYAGENT_LOG_DIR=str(agent.log_dir),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[-1] == "Result: no problems found."
+    assert not any(line.startswith(("PROBLEM", "WARNING")) for line in lines)
+    assert f"OK      Card in {READER0}: Thai national ID card" in completed.stdout
+    assert lines[0].startswith("OK      PC/SC service:")
+    assert completed.stderr == ""
+    assert_no_personal_data(completed.stdout)
 
 
 def test_port_taken_by_other_program(pcsc_stack):
