@@ -79,9 +79,10 @@ class ActivityLog:
     def record(self, event: MonitorEvent) -> ActivityEntry | None:
         """Add the line for ``event``; return it, or ``None`` if it gets none.
 
-        Steps inside a read (``ReadStarted``, ``ReadFinished``), the optional
-        laser and NHSO reads, the first report that the service is
-        available and repeats of the same service state get no line.
+        Steps inside a read (``ReadStarted``, ``ReadFinished``), the first
+        report that the service is available and repeats of the same service
+        state get no line. The optional laser and NHSO reads get one each,
+        such as "Laser ID read in 0.1 s" or "NHSO data not read: ...".
         """
         text = self._describe(event)
         return self.note(text) if text is not None else None

@@ -116,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         return autostart.main(arguments.action)
     if arguments.command == "doctor":
         from . import doctor
+        from .logs import log_to_stderr
 
+        # A check that fails unexpectedly logs its traceback; this puts it
+        # on stderr, apart from the report on stdout.
+        log_to_stderr("WARNING")
         return doctor.main(arguments.json)
     if arguments.command == "origins":
         from . import origin_command

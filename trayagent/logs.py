@@ -36,6 +36,21 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
+def log_to_stderr(level: str) -> logging.Handler:
+    """Send records of ``level`` and above to stderr, for one-shot commands.
+
+    Unlike :func:`setup_logging` it writes no file, so a command run beside
+    the agent never touches the agent's log. Returns the handler it added
+    to the root logger.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level.upper())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(PersonalDataFilter())
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
 def mask_citizen_id(citizen_id: str) -> str:
     """Return a citizen ID with every digit but the first and last hidden."""
     if len(citizen_id) < 3:

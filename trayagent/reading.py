@@ -126,7 +126,8 @@ class ReadJob:
 
         Each runs after the personal data and the photo were delivered, in
         a transaction of its own, so a failure only yields its own message
-        with a reason and never touches what was already sent.
+        with null data and a reason, and never touches what was already
+        sent. An unexpected exception gives the reason ``READ_FAILED``.
         """
         optional = (
             (self.options.read_laser_id, read_laser_id, LaserRead, "laser ID"),
@@ -145,6 +146,16 @@ class ReadJob:
                 logger.debug("Optional read failure detail: %s", error)
                 self.publish(
                     event_type(self.reader, self.insertion, None, 0.0, error.code)
+                )
+                continue
+            except Exception:
+                # The card layer puts no personal data in exception messages,
+                # so the traceback may go to the log.
+                logger.exception(
+                    "Reading the %s from %s failed unexpectedly", name, self.reader
+                )
+                self.publish(
+                    event_type(self.reader, self.insertion, None, 0.0, "READ_FAILED")
                 )
                 continue
             seconds = time.monotonic() - started

@@ -24,6 +24,7 @@ EXPECTED_JSON = {
     "code": "JT1-2345678-90",
     "raw": "JT1234567890",
     "form": "short",
+    "header": None,
     "warnings": [],
 }
 
@@ -103,6 +104,7 @@ def test_laser_response_forms(exchanges: list[tuple[str, str]], form: str) -> No
     assert result.raw == "JT1234567890"
     assert result.form == form
     assert result.warnings == ()
+    assert (result.header is not None) is (form == "long")
     assert script.remaining == 0
 
 
@@ -223,6 +225,7 @@ def test_decode_malformed_to_json() -> None:
         "code": None,
         "raw": "XY12",
         "form": "short",
+        "header": None,
         "warnings": [
             {
                 "field": "laser_id",
@@ -231,6 +234,68 @@ def test_decode_malformed_to_json() -> None:
             }
         ],
     }
+
+
+# Deciding the form by content
+
+LONG_HEADER = bytes.fromhex("01 00 00 00 00 00 0C")
+
+
+@pytest.mark.parametrize(
+    ("response", "form", "raw", "code"),
+    [
+        (b"JT1234567890", "short", "JT1234567890", "JT1-2345678-90"),
+        (
+            b"JT1234567890".ljust(0x17, b"\x00"),
+            "short",
+            "JT1234567890",
+            "JT1-2345678-90",
+        ),
+        (LONG_HEADER + b"JT1234567890", "long", "JT1234567890", "JT1-2345678-90"),
+        (LONG_HEADER + b"JT123456789", "long", "JT123456789", None),
+        (LONG_HEADER + b"jt1234567890", "long", "jt1234567890", None),
+        (
+            b"\x00" * 6 + b"\x0c" + b"JT1234567890",
+            "long",
+            "JT1234567890",
+            "JT1-2345678-90",
+        ),
+        (b"JT12345".ljust(0x17, b"\x00"), "short", "JT12345", None),
+        (LONG_HEADER + b"\x00" * 16, "long", "", None),
+    ],
+    ids=[
+        "short-unpadded",
+        "short-padded-to-0x17",
+        "long-unpadded-19",
+        "long-11-digits",
+        "long-lower-case",
+        "long-zero-version",
+        "short-malformed-0x17",
+        "long-empty-code",
+    ],
+)
+def test_form_from_content(response: bytes, form: str, raw: str, code: str) -> None:
+    result = decode_laser_id(response)
+    assert result.form == form
+    assert result.raw == raw
+    assert result.code == code
+
+
+@pytest.mark.parametrize(
+    "response",
+    [LONG_HEADER + b"JT1234567890", LONG_HEADER + b"JT1234567890" + b"\x00" * 4],
+    ids=["unpadded", "padded"],
+)
+def test_long_form_keeps_header(response: bytes) -> None:
+    result = decode_laser_id(response)
+    assert result.header == LONG_HEADER
+    assert result.to_json()["header"] == "01 00 00 00 00 00 0C"
+
+
+def test_short_form_has_no_header() -> None:
+    result = decode_laser_id(short_laser())
+    assert result.header is None
+    assert result.to_json()["header"] is None
 
 
 def test_laser_repr_hides_code() -> None:

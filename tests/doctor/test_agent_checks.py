@@ -11,7 +11,7 @@ import pytest
 
 from trayagent import autostart, paths
 from trayagent.autostart import AutostartError, AutostartStatus
-from trayagent.doctor import agent_checks
+from trayagent.doctor import agent_checks, system
 from trayagent.doctor.agent_checks import (
     AgentFacts,
     agent_check,
@@ -24,6 +24,7 @@ from trayagent.doctor.agent_checks import (
     web_sites_check,
 )
 from trayagent.doctor.browser_checks import browser_checks
+from trayagent.doctor.report import failed_check
 from trayagent.instance import LockInfo, PortTaken, RunningAgent
 from trayagent.settings import Settings
 
@@ -83,8 +84,50 @@ def test_live_lock_owner_not_responding(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+        sleeper.stdout.close()
     assert check.verdict == "problem"
     assert f"(process {sleeper.pid}) runs but does not respond" in check.summary
+
+
+def test_unknown_lock_owner_may_hang(monkeypatch):
+    # Where the platform cannot tell whether the process runs.
+    monkeypatch.setattr(agent_checks, "process_alive", lambda pid: None)
+    check = agent_check(facts(lock=LockInfo(4711, 17432)))
+    assert check.verdict == "problem"
+    assert check.summary == (
+        "nothing responds on port 17432, but the lock file names process 4711, "
+        "which may be a trayagent that hangs."
+    )
+    assert "end process 4711 (in Task Manager on Windows" in check.fix
+    assert "If no process 4711 exists, trayagent is not running." in check.fix
+
+
+@pytest.mark.parametrize(
+    ("alive", "summary_part"),
+    [
+        (True, "(process 4711) runs but does not respond"),
+        (False, "trayagent is not running"),
+        (None, "which may be a trayagent that hangs"),
+    ],
+)
+def test_windows_lock_owner_check(monkeypatch, alive, summary_part):
+    asked = []
+
+    def windows_process_alive(pid):
+        asked.append(pid)
+        return alive
+
+    monkeypatch.setattr(system.sys, "platform", "win32")
+    monkeypatch.setattr(system, "_windows_process_alive", windows_process_alive)
+    monkeypatch.setattr(agent_checks, "process_arguments", lambda pid: None)
+    check = agent_check(facts(lock=LockInfo(4711, 17432)))
+    assert asked == [4711]
+    assert summary_part in check.summary
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="ctypes.WinDLL exists there")
+def test_windows_probe_without_kernel32_is_unknown():
+    assert system._windows_process_alive(4711) is None
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -192,6 +235,16 @@ def test_no_allowed_sites_explains_how():
     check = web_sites_check(Settings())
     assert "no web site is allowed yet" in check.summary
     assert "trayagent origins allow" in check.summary
+
+
+def test_windows_commands_name_console_program(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "win32")
+    settings = Settings(blocked_origins=("https://evil.example",))
+    summary = web_sites_check(settings).summary
+    assert "run: trayagent-cli.exe origins allow https://SITE." in summary
+    assert "(run trayagent-cli.exe origins remove https://SITE" in summary
+    fix = failed_check("Readers", "KeyError").fix
+    assert "trayagent-cli.exe doctor prints them to the error output" in fix
 
 
 def test_allowed_and_blocked_sites_listed():

@@ -1,5 +1,7 @@
 """The PC/SC verdicts and fixes for each platform and state, from facts built here."""
 
+from dataclasses import replace
+
 import pytest
 
 pytest.importorskip("smartcard", reason="pyscard is not installed")
@@ -85,6 +87,7 @@ def test_service_no_access_names_polkit_action():
     assert check.verdict == "problem"
     assert "refuses this user" in check.summary
     assert "org.debian.pcsc-lite.access_pcsc" in check.fix
+    assert "60-trayagent-pcscd.rules" in check.fix
 
 
 def test_service_mismatch_names_libraries_and_version():
@@ -110,6 +113,125 @@ def test_service_mismatch_from_socket_override():
     )
     fix = service_check("linux", NO_SERVICE, pcscd).fix
     assert "PCSCLITE_CSOCK_NAME is set to /tmp/nowhere" in fix
+
+
+# pcscd closing the connection: polkit or something else
+
+
+POLKIT_USER = PcscdFacts(
+    binary="/usr/sbin/pcscd",
+    version="2.0.3",
+    socket_accepts=True,
+    pcscd_arguments=("/usr/sbin/pcscd", "--foreground", "--auto-exit"),
+    polkit_option=True,
+    polkit_policy="/usr/share/polkit-1/actions/org.debian.pcsc-lite.policy",
+    effective_uid=1000,
+    user="reception",
+    loaded_libraries=("/usr/lib/x86_64-linux-gnu/libpcsclite.so.1.0.0",),
+    installed_libraries=("/usr/lib/x86_64-linux-gnu/libpcsclite.so.1.0.0",),
+)
+CLOSED_RESULTS = ["SCARD_W_SECURITY_VIOLATION", "SCARD_F_COMM_ERROR"]
+
+
+def closed(result: str) -> ServiceProbe:
+    return ServiceProbe(False, result, "")
+
+
+@pytest.mark.parametrize("result", CLOSED_RESULTS)
+def test_closed_connection_blames_polkit(result):
+    check = service_check("linux", closed(result), POLKIT_USER)
+    assert check.verdict == "problem"
+    assert f"refused the connection of reception ({result})" in check.summary
+    assert "polkit most likely refused it" in check.summary
+    assert "/etc/polkit-1/rules.d/60-trayagent-pcscd.rules" in check.fix
+    assert '"org.debian.pcsc-lite.access_pcsc"' in check.fix
+    assert '"org.debian.pcsc-lite.access_card"' in check.fix
+    assert 'subject.user == "reception"' in check.fix
+    assert "journalctl -u pcscd" in check.fix
+    assert "second pcsc-lite library" not in check.fix
+    assert check.details["polkit_checked"] is True
+
+
+def test_polkit_rule_is_one_line():
+    fix = service_check("linux", closed(CLOSED_RESULTS[0]), POLKIT_USER).fix
+    rule = fix[fix.index("polkit.addRule(") : fix.index("});") + 3]
+    assert rule == (
+        "polkit.addRule(function(action, subject) { if ((action.id == "
+        '"org.debian.pcsc-lite.access_pcsc" || action.id == '
+        '"org.debian.pcsc-lite.access_card") && subject.user == "reception") '
+        "{ return polkit.Result.YES; } });"
+    )
+
+
+def test_polkit_rule_without_user_name_uses_group():
+    pcscd = replace(POLKIT_USER, user=None)
+    check = service_check("linux", closed(CLOSED_RESULTS[0]), pcscd)
+    assert 'subject.isInGroup("GROUP")' in check.fix
+    assert "refused the connection of this user" in check.summary
+
+
+def test_closed_connection_polkit_and_second_library():
+    pcscd = replace(
+        POLKIT_USER,
+        installed_libraries=(
+            "/usr/lib/x86_64-linux-gnu/libpcsclite.so.1.0.0",
+            "/usr/local/lib/libpcsclite.so.1.0.0",
+        ),
+    )
+    check = service_check("linux", closed(CLOSED_RESULTS[0]), pcscd)
+    assert "polkit most likely refused it" in check.summary
+    assert check.fix.index("60-trayagent-pcscd.rules") < check.fix.index(
+        "second pcsc-lite library"
+    )
+    assert "/usr/local/lib/libpcsclite.so.1.0.0" in check.fix
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"effective_uid": 0},
+        {"pcscd_arguments": ("/usr/sbin/pcscd", "--disable-polkit")},
+        {"polkit_option": False, "polkit_policy": None},
+    ],
+    ids=["root", "polkit-disabled", "built-without-polkit"],
+)
+@pytest.mark.parametrize("result", CLOSED_RESULTS)
+def test_closed_connection_without_polkit(changes, result):
+    pcscd = replace(POLKIT_USER, **changes)
+    check = service_check("linux", closed(result), pcscd)
+    assert check.summary == (
+        f"pcscd is running but closed trayagent's connection before accepting "
+        f"it ({result})."
+    )
+    assert "polkit" not in check.fix
+    assert "second pcsc-lite library" not in check.fix
+    assert "sudo systemctl restart pcscd.socket pcscd.service" in check.fix
+    assert "journalctl -u pcscd" in check.fix
+
+
+def test_closed_connection_root_with_second_library():
+    pcscd = replace(
+        POLKIT_USER,
+        effective_uid=0,
+        loaded_libraries=(
+            "/usr/lib/x86_64-linux-gnu/libpcsclite.so.1.0.0",
+            "/usr/local/lib/libpcsclite.so.1.0.0",
+        ),
+    )
+    check = service_check("linux", closed("SCARD_F_COMM_ERROR"), pcscd)
+    assert "cannot connect to it (SCARD_F_COMM_ERROR)" in check.summary
+    assert "second pcsc-lite library" in check.fix
+    assert "polkit" not in check.fix
+
+
+def test_card_refused_by_polkit():
+    probe = SelectProbe(READER, result="SCARD_W_SECURITY_VIOLATION")
+    check = select_check(probe)
+    assert check.verdict == "problem"
+    assert "refused this user access to the card" in check.summary
+    assert "org.debian.pcsc-lite.access_card" in check.fix
+    assert "60-trayagent-pcscd.rules" in check.fix
+    assert "insert it again" not in check.fix
 
 
 def test_service_details_carry_facts():

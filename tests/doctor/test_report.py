@@ -1,11 +1,12 @@
 """The doctor's report: verdicts, the text and JSON forms, and saving it."""
 
 import json
+import logging
 
 import pytest
 
 import trayagent.doctor
-from trayagent import __version__
+from trayagent import __version__, cli
 from trayagent.doctor import Check, DoctorReport, save_report
 from trayagent.doctor.report import failed_check, run_guarded, write_report
 
@@ -113,3 +114,28 @@ def test_run_guarded_turns_exception_into_problem(caplog):
 
 def test_run_guarded_wraps_one_check():
     assert run_guarded("PC/SC service", lambda: OK_CHECK) == [OK_CHECK]
+
+
+@pytest.fixture
+def root_handlers():
+    """Remove the handlers a test adds to the root logger."""
+    before = list(logging.getLogger().handlers)
+    yield
+    for handler in logging.getLogger().handlers:
+        if handler not in before:
+            logging.getLogger().removeHandler(handler)
+
+
+def test_cli_doctor_prints_traceback_to_stderr(monkeypatch, capsys, root_handlers):
+    def broken():
+        raise KeyError("detail for the error output")
+
+    monkeypatch.setattr(trayagent.doctor, "pcsc_checks", broken)
+    status = cli.main(["doctor"])
+    output = capsys.readouterr()
+    assert status == 1
+    assert "PROBLEM PC/SC: the check failed unexpectedly (KeyError)" in output.out
+    assert "prints them to the error output" in output.out
+    assert "Traceback" not in output.out
+    assert "Traceback" in output.err
+    assert "detail for the error output" in output.err

@@ -11,13 +11,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from e2e.conftest import assert_no_personal_data
 from e2e.support import free_port
 
 from pcsc_stack import wait_for_card, wait_for_reader_state
-from trayagent import __version__, paths
+from trayagent import __version__, autostart, paths
 from trayagent.doctor import DoctorReport, main, run_checks
 from trayagent.simcard import PEOPLE, SimulatedCard
 
@@ -47,6 +48,22 @@ def assert_clean(report: DoctorReport) -> None:
     """Fail if either form of the report shows a fictional person's details."""
     assert_no_personal_data(report.to_text())
     assert_no_personal_data(json.dumps(report.to_json(), ensure_ascii=False))
+
+
+def run_doctor(**environment: str) -> subprocess.CompletedProcess:
+    """Run ``trayagent doctor --json`` in a subprocess with extra variables."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import trayagent.doctor as d; raise SystemExit(d.main(True))",
+        ],
+        env=dict(os.environ, **environment),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
 
 
 def insert(slot, card: SimulatedCard, reader: str = READER0) -> None:
@@ -176,6 +193,34 @@ def test_agent_running_with_thai_card(start_agent, slot0, monkeypatch):
     assert_clean(report)
 
 
+def test_healthy_pc_exits_with_zero(start_agent, slot0):
+    # A Thai card in a reader, the agent running, start at login on: the
+    # state the doctor calls healthy, through the real command line.
+    agent = start_agent()
+    autostart.enable()
+    insert(slot0, SimulatedCard(JAIDEE))
+    completed = subprocess.run(
+        [sys.executable, "-m", "trayagent", "doctor"],
+        env=dict(
+            os.environ,
+            TRAYAGENT_CONFIG_DIR=str(agent.config_dir),
+            TRAYAGENT_LOG_DIR=str(agent.log_dir),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[-1] == "Result: no problems found."
+    assert not any(line.startswith(("PROBLEM", "WARNING")) for line in lines)
+    assert f"OK      Card in {READER0}: Thai national ID card" in completed.stdout
+    assert lines[0].startswith("OK      PC/SC service:")
+    assert completed.stderr == ""
+    assert_no_personal_data(completed.stdout)
+
+
 def test_port_taken_by_other_program(pcsc_stack):
     port = free_port()
     paths.settings_path().write_text(json.dumps({"port": port}), encoding="utf-8")
@@ -198,22 +243,70 @@ def test_port_taken_by_other_program(pcsc_stack):
 def test_library_looking_elsewhere(pcsc_stack, tmp_path):
     # PCSCLITE_CSOCK_NAME makes the client library look for another socket,
     # as a second pcsc-lite built with another ipcdir does.
-    environment = dict(os.environ, PCSCLITE_CSOCK_NAME=str(tmp_path / "nowhere.comm"))
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import trayagent.doctor as d; raise SystemExit(d.main(True))",
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
-    )
+    completed = run_doctor(PCSCLITE_CSOCK_NAME=str(tmp_path / "nowhere.comm"))
     assert completed.returncode == 1, completed.stderr
     service = json.loads(completed.stdout)["checks"][0]
     assert service["verdict"] == "problem"
     assert service["summary"].startswith("pcscd is running, but trayagent cannot")
     assert "PCSCLITE_CSOCK_NAME is set to" in service["fix"]
     assert_no_personal_data(completed.stdout)
+
+
+class ClosingSocket:
+    """A Unix socket that closes every connection at once, as pcscd does when
+    polkit refuses a client the action access_pcsc."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen()
+        self._thread = threading.Thread(target=self._serve, name="closing-socket")
+
+    def __enter__(self) -> "ClosingSocket":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._server.shutdown(socket.SHUT_RDWR)
+        self._server.close()
+        self._thread.join()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _address = self._server.accept()
+            except OSError:
+                return
+            connection.close()
+
+
+def test_connection_closed_before_accepting(pcsc_stack, tmp_path):
+    # The client library meets a daemon that hangs up before answering
+    # CMD_VERSION, as pcscd does when polkit refuses the client. The doctor
+    # blames polkit only when pcscd asks it about this user, and names the
+    # variable that redirected the library either way.
+    with ClosingSocket(tmp_path / "closing.comm") as closing:
+        completed = run_doctor(PCSCLITE_CSOCK_NAME=str(closing.path))
+    assert completed.returncode == 1, completed.stderr
+    service = json.loads(completed.stdout)["checks"][0]
+    assert service["verdict"] == "problem"
+    # libpcsclite 1.9.9 and later report SECURITY_VIOLATION, older ones
+    # COMM_ERROR.
+    assert service["details"]["result"] in {
+        "SCARD_W_SECURITY_VIOLATION",
+        "SCARD_F_COMM_ERROR",
+    }
+    assert service["details"]["effective_uid"] == os.geteuid()
+    polkit_checked = service["details"]["polkit_checked"]
+    assert ("polkit" in service["summary"]) is polkit_checked
+    assert "PCSCLITE_CSOCK_NAME is set to" in service["fix"]
+
+
+def test_pcscd_facts_of_running_daemon(pcsc_stack):
+    report = run_checks()
+    details = check(report, "PC/SC service").details
+    arguments = details["pcscd_arguments"]
+    assert arguments is not None
+    assert str(pcsc_stack.config_dir) in arguments
+    assert details["pcscd_process"] is True

@@ -7,9 +7,13 @@ import sys
 import pytest
 
 from trayagent.doctor.pcscd import (
+    PcscdFacts,
+    find_process,
+    help_lists_polkit,
     installed_libraries,
     loaded_libraries,
     pcscd_build_info,
+    polkit_policy,
     process_running,
     socket_accepts,
 )
@@ -88,6 +92,82 @@ def test_process_running_from_proc(tmp_path):
     (tmp_path / "self").mkdir()
     assert process_running("pcscd", tmp_path) is True
     assert process_running("other", tmp_path) is False
+
+
+def test_find_process_returns_pid(tmp_path):
+    (tmp_path / "12").mkdir()
+    (tmp_path / "12" / "comm").write_text("pcscd\n")
+    assert find_process("pcscd", tmp_path) == 12
+    assert find_process("other", tmp_path) is None
+
+
+HELP_WITH_POLKIT = """\
+Usage: pcscd options
+  -a, --apdu\t\tlog APDU commands and results
+  --disable-polkit\tdisable polkit support
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="runs a shell script")
+@pytest.mark.parametrize(
+    ("output", "listed"),
+    [(HELP_WITH_POLKIT, True), ("Usage: pcscd options\n  -a, --apdu\n", False)],
+    ids=["built-with-polkit", "without"],
+)
+def test_help_lists_polkit(tmp_path, output, listed):
+    assert help_lists_polkit(fake_pcscd(tmp_path, output)) is listed
+
+
+def test_help_lists_polkit_missing_binary(tmp_path):
+    assert help_lists_polkit(str(tmp_path / "absent")) is False
+
+
+def test_polkit_policy_found(tmp_path):
+    actions = tmp_path / "actions"
+    actions.mkdir()
+    assert polkit_policy((str(actions),)) is None
+    (actions / "org.debian.pcsc-lite.policy").write_text("<policyconfig/>")
+    assert polkit_policy((str(tmp_path / "none"), str(actions))) == str(
+        actions / "org.debian.pcsc-lite.policy"
+    )
+
+
+POLKIT_BUILD = {
+    "binary": "/usr/sbin/pcscd",
+    "polkit_option": True,
+    "effective_uid": 1000,
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "checked"),
+    [
+        ({}, True),
+        ({"polkit_option": False}, False),
+        ({"polkit_option": False, "polkit_policy": "/usr/share/x.policy"}, True),
+        ({"pcscd_arguments": ("/usr/sbin/pcscd", "--disable-polkit")}, False),
+        ({"pcscd_arguments": ("/usr/sbin/pcscd", "--foreground")}, True),
+        ({"effective_uid": 0}, False),
+    ],
+    ids=["user", "no-polkit", "policy-file", "disabled", "other-flag", "root"],
+)
+def test_polkit_checked(changes, checked):
+    assert PcscdFacts(**{**POLKIT_BUILD, **changes}).polkit_checked is checked
+
+
+@pytest.mark.parametrize(
+    ("changes", "evidence"),
+    [
+        ({}, False),
+        ({"loaded_libraries": ("/usr/lib/libpcsclite.so.1",)}, False),
+        ({"loaded_libraries": ("/usr/lib/a.so.1", "/usr/local/lib/b.so.1")}, True),
+        ({"installed_libraries": ("/usr/lib/a.so.1", "/usr/local/lib/b.so.1")}, True),
+        ({"socket_override": "/tmp/other.comm"}, True),
+    ],
+    ids=["none", "one-loaded", "two-loaded", "two-installed", "override"],
+)
+def test_mismatch_evidence(changes, evidence):
+    assert PcscdFacts(binary="/usr/sbin/pcscd", **changes).mismatch_evidence is evidence
 
 
 @pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from trayagent.simcard import PEOPLE
+from trayagent.simcard.people import NhsoRecord
 
 from .support import AgentProcess
 
@@ -27,6 +28,29 @@ def personal_strings() -> list[str]:
             )
         values.extend(part for part in person.address.split("#")[:2] if len(part) > 3)
         values.append(person.birth_date)
+        values.extend(laser_strings(person.laser_id))
+        if person.nhso is not None:
+            values.extend(nhso_strings(person.nhso))
+    return values
+
+
+def laser_strings(laser_id: str) -> list[str]:
+    """Return the laser ID as stored and as printed, ``AB1-2345678-90``."""
+    if not laser_id:
+        return []
+    return [laser_id, f"{laser_id[:3]}-{laser_id[3:10]}-{laser_id[10:]}"]
+
+
+def nhso_strings(nhso: NhsoRecord) -> list[str]:
+    """Return the NHSO texts and dates that single out a person.
+
+    Texts of three characters or fewer, such as the right code ``UCS``,
+    and the "never expires" date 99999999 would match unrelated lines.
+    """
+    texts = (nhso.main_right, nhso.sub_right, nhso.main_hospital, nhso.sub_hospital)
+    dates = (nhso.issue_date, nhso.expiry_date, nhso.update_date)
+    values = [text for text in texts if len(text) > 3]
+    values.extend(date for date in dates if date != "99999999")
     return values
 
 

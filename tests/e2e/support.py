@@ -222,6 +222,21 @@ class WsClient:
         return [message["type"] for message in self.messages]
 
 
+async def wait_for_read_end(client: WsClient, base_url: str, reader: str) -> None:
+    """Wait until the card's read, optional reads included, has ended.
+
+    ``POST /api/read`` joins the running read, or runs a new one when none
+    runs, and returns after that read's last event. The ping that follows
+    comes back after every message the agent queued to ``client`` before.
+    """
+    async with aiohttp.ClientSession() as session:
+        url = f"{base_url}/api/read"
+        async with session.post(url, json={"reader": reader}) as response:
+            assert response.status == 200, await response.text()
+    await client.send({"type": "ping", "id": "read-end"})
+    await client.expect("pong", id="read-end")
+
+
 async def handshake_status(url: str, **headers: str) -> int:
     """Return the HTTP status of a WebSocket handshake, 101 when it succeeded."""
     async with aiohttp.ClientSession() as session:

@@ -3,8 +3,9 @@
 import pytest
 
 from trayagent.simcard import LASER_APPLET_AID, NHSO_APPLET_AID, PEOPLE, SimulatedCard
+from trayagent.simcard.image import LASER_LONG_HEADER
 
-from .support import WsClient, run
+from .support import WsClient, run, wait_for_read_end
 
 READER0 = "Test Reader 00 00"
 RAKDEE = PEOPLE["rakdee"]
@@ -92,13 +93,29 @@ def test_laser_long_form(start_agent, slot0):
     client, results = run(read_everything(agent, slot0, card, "card.laser"))
     assert results["card.laser"]["laser"]["form"] == "long"
     assert results["card.laser"]["laser"]["raw"] == RAKDEE.laser_id
+    assert (
+        results["card.laser"]["laser"]["header"] == LASER_LONG_HEADER.hex(" ").upper()
+    )
+    # The card offers the 0x17 bytes with 61 17, and GET RESPONSE fetches them.
+    assert "00C0000017" in card.apdu_log
     assert "card.nhso" not in client.types()
 
 
 def test_reads_off_send_nothing_to_those_applets(start_agent, slot0):
     agent = start_agent()
     card = SimulatedCard(RAKDEE)
-    client, _results = run(read_everything(agent, slot0, card, "card.photo"))
+
+    async def read_to_the_end():
+        async with await WsClient.connect(agent.ws_url) as client:
+            await client.receive()
+            slot0.insert(card)
+            await client.expect("card.photo", reader=READER0)
+            # The optional reads would start after card.photo.
+            await wait_for_read_end(client, agent.base_url, READER0)
+            return client.types()
+
+    types = run(read_to_the_end())
     assert selects_of(card, LASER_APPLET_AID) == []
     assert selects_of(card, NHSO_APPLET_AID) == []
-    assert "card.laser" not in client.types()
+    assert "card.laser" not in types
+    assert "card.nhso" not in types

@@ -29,7 +29,7 @@ from trayagent.tray.drawing import STATE_COLOURS
 from trayagent.tray.state import IconState
 
 from .conftest import assert_no_personal_data
-from .support import WsClient, free_port, handshake_status, run
+from .support import WsClient, free_port, handshake_status, run, wait_for_read_end
 
 READER0 = "Test Reader 00 00"
 MENU_DRIVER = Path(__file__).with_name("menu_driver.py")
@@ -327,3 +327,32 @@ def test_port_taken_shows_problem_in_tray(tray_host, tmp_path):
                 process.wait()
     assert process.returncode == 3
     assert f"Port {port} is used by another program" in output
+
+
+def test_laser_toggle_applies_to_next_read(menu_driver, slot0):
+    driver = menu_driver()
+    rakdee = PEOPLE["rakdee"]
+    base_url = f"http://127.0.0.1:{driver.port}"
+
+    async def read_twice():
+        async with await WsClient.connect(driver.ws_url) as client:
+            hello = await client.receive()
+            slot0.insert(SimulatedCard(rakdee))
+            await client.expect("card.photo", reader=READER0)
+            await wait_for_read_end(client, base_url, READER0)
+            before = client.types()
+            driver.click("Read laser ID")
+            announced = await client.expect("settings")
+            slot0.remove()
+            await client.expect("card.removed", reader=READER0)
+            slot0.insert(SimulatedCard(rakdee))
+            laser = await client.expect("card.laser", reader=READER0)
+            return hello, before, announced, laser
+
+    hello, before, announced, laser = run(read_twice())
+    driver.click("Quit")
+    driver.finish()
+    assert hello["settings"]["read_laser_id"] is False
+    assert "card.laser" not in before
+    assert announced["settings"]["read_laser_id"] is True
+    assert laser["laser"]["raw"] == rakdee.laser_id

@@ -148,3 +148,26 @@ def test_removal_after_text_without_photo_is_no_error(hub):
     hub.handle(events.CardRead(READER, 1, FakePersonal("1101700203450"), 0.2))
     hub.handle(events.CardRemoved(READER, 1))
     assert "card.error" not in client.types()
+
+
+def test_removal_after_invalid_photo_is_no_error(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    insert_and_read(hub, 1, "1101700203450")
+    hub.handle(events.PhotoRead(READER, 1, None, 0.9, "PHOTO_INVALID"))
+    hub.handle(events.CardRemoved(READER, 1))
+    errors = [message for message in client.sent if message["type"] == "card.error"]
+    assert [error["code"] for error in errors] == ["PHOTO_INVALID"]
+    assert client.types()[-1] == "card.removed"
+
+
+def test_next_read_waits_for_its_own_photo(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    insert_and_read(hub, 1, "1101700203450")
+    hub.handle(events.PhotoRead(READER, 1, None, 0.9, "PHOTO_INVALID"))
+    hub.handle(events.ReadFinished(READER, 1))
+    hub.handle(events.ReadStarted(READER, 1))
+    hub.handle(events.CardRemoved(READER, 1))
+    assert client.types()[-2:] == ["card.error", "card.removed"]
+    assert client.sent[-2]["code"] == "CARD_REMOVED"

@@ -18,8 +18,8 @@ card returns the data at once. Cards return one of two forms:
 NOTE: both layouts are inferred from public descriptions of other readers,
 not from a specification: one reader decodes a 0x10-byte response as code
 plus four NULs, and one takes the 12 characters at byte 7 of the 0x17-byte
-response. A response of 0x17 bytes or more is decoded as
-the long form, a shorter one as the short form.
+response. The form is decided by content, not by length, because a card
+may leave out the padding. See :func:`decode_laser_id`.
 """
 
 import logging
@@ -52,6 +52,9 @@ DEFAULT_TIMEOUT = 10.0
 LONG_FORM_LENGTH = 0x17
 # Version and state bytes before the code in the long form.
 LONG_FORM_HEADER_LENGTH = 7
+# Bytes below this are control characters: never the first letter of a
+# short-form code, but what the long form's first version byte looks like.
+_FIRST_PRINTABLE = 0x20
 
 FIELD = "laser_id"
 APPLET = "laser ID"
@@ -74,19 +77,27 @@ class LaserId:
     the first digit, seven digits, the last two digits. It is ``None`` when
     ``raw`` is not two capital letters and ten digits, and ``warnings`` then
     contains ``LASER_ID_INVALID``. ``form`` is the layout of the response.
+    ``header`` is the long form's 7 version and state bytes, kept as the
+    card sent them because their meaning is not known, and ``None`` in the
+    short form.
     """
 
     raw: str = field(repr=False)
     code: str | None = field(repr=False)
     form: LaserForm
     warnings: tuple[FieldWarning, ...] = ()
+    header: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Return ``{"code", "raw", "form", "warnings"}``."""
+        """Return ``{"code", "raw", "form", "header", "warnings"}``.
+
+        ``header`` is upper-case hex with a space between bytes, or ``None``.
+        """
         return {
             "code": self.code,
             "raw": self.raw,
             "form": self.form,
+            "header": self.header.hex(" ").upper() if self.header is not None else None,
             "warnings": [warning.to_json() for warning in self.warnings],
         }
 
@@ -134,14 +145,40 @@ def read_laser_id(
 
 
 def decode_laser_id(response: bytes) -> LaserId:
-    """Decode the response data of the laser ID command, status word removed."""
-    form: LaserForm = "long" if len(response) >= LONG_FORM_LENGTH else "short"
-    area = response[LONG_FORM_HEADER_LENGTH:] if form == "long" else response
-    decoded = decode_tis620(area)
-    raw = decoded.text
+    """Decode the response data of the laser ID command, status word removed.
+
+    The form follows from the content. A valid code at byte 0 is the short
+    form, one at byte 7 the long form. Without a valid code, a response
+    that starts with a printable character is the short form, because that
+    character is the code's first letter. One that starts with a control
+    byte is the long form, whose first byte is a version. Only a response
+    of padding alone is judged by its length.
+    """
+    form = _laser_form(response)
+    if form == "long":
+        header = response[:LONG_FORM_HEADER_LENGTH]
+        area = response[LONG_FORM_HEADER_LENGTH:]
+    else:
+        header, area = None, response
+    raw = decode_tis620(area).text
     if _CODE_PATTERN.fullmatch(raw):
-        return LaserId(raw, f"{raw[:3]}-{raw[3:10]}-{raw[10:]}", form)
-    return LaserId(raw, None, form, (_invalid_warning(raw),))
+        code = f"{raw[:3]}-{raw[3:10]}-{raw[10:]}"
+        return LaserId(raw, code, form, header=header)
+    return LaserId(raw, None, form, (_invalid_warning(raw),), header)
+
+
+def _laser_form(response: bytes) -> LaserForm:
+    if _holds_code(response):
+        return "short"
+    if _holds_code(response[LONG_FORM_HEADER_LENGTH:]):
+        return "long"
+    if not decode_tis620(response).text:
+        return "long" if len(response) >= LONG_FORM_LENGTH else "short"
+    return "short" if response[0] >= _FIRST_PRINTABLE else "long"
+
+
+def _holds_code(data: bytes) -> bool:
+    return _CODE_PATTERN.fullmatch(decode_tis620(data).text) is not None
 
 
 def _invalid_warning(raw: str) -> FieldWarning:

@@ -20,7 +20,7 @@ from ..autostart import AutostartError, get_status
 from ..instance import LockInfo, PortTaken, RunningAgent, probe_agent, read_lock_info
 from ..origins import normalize_origin
 from ..settings import Settings, load_settings
-from .report import INFO, OK, PROBLEM, WARNING, Check
+from .report import INFO, OK, PROBLEM, WARNING, Check, console_command
 from .system import (
     bind_error,
     free_port_near,
@@ -142,15 +142,29 @@ def agent_check(facts: AgentFacts) -> Check:
             summary += f" (the settings say {facts.settings.settings.port})"
         return Check(AGENT, OK, summary + ".", None, details)
     pid = facts.lock.pid if facts.lock else None
-    if pid is not None and facts.found is None and _agent_process_alive(pid):
+    alive = _agent_process_alive(pid) if pid is not None else False
+    end_process_fix = (
+        f"Wait a minute and run the doctor again. If it still does not "
+        f"respond, end process {pid} (in Task Manager on Windows: the Details "
+        f"tab, PID column; with kill {pid} elsewhere) and start trayagent again."
+    )
+    if facts.found is None and alive:
         return Check(
             AGENT,
             PROBLEM,
             f"trayagent (process {pid}) runs but does not respond on port "
             f"{facts.port}.",
-            f"Wait a minute and run the doctor again. If it still does not "
-            f"respond, end process {pid} (in Task Manager on Windows, with "
-            f"kill {pid} elsewhere) and start trayagent again.",
+            end_process_fix,
+            details,
+        )
+    if facts.found is None and alive is None:
+        return Check(
+            AGENT,
+            PROBLEM,
+            f"nothing responds on port {facts.port}, but the lock file names "
+            f"process {pid}, which may be a trayagent that hangs.",
+            f"{end_process_fix} If no process {pid} exists, trayagent is not running. "
+            f"{_START_AGENT}",
             details,
         )
     return Check(
@@ -260,14 +274,15 @@ def web_sites_check(settings: Settings) -> Check:
     if not allowed:
         summary = (
             "no web site is allowed yet; when one connects, staff allow it in "
-            "the tray menu, or run: trayagent origins allow https://SITE. " + always
+            f"the tray menu, or run: {console_command()} origins allow "
+            "https://SITE. " + always
         )
     else:
         summary = f"allowed: {', '.join(allowed)}. {always}"
     if blocked:
         summary += (
-            f" Blocked: {', '.join(blocked)} (run trayagent origins remove "
-            "https://SITE to unblock one)."
+            f" Blocked: {', '.join(blocked)} (run {console_command()} origins "
+            "remove https://SITE to unblock one)."
         )
     return Check(WEB_SITES, INFO, summary, None, details)
 
@@ -303,19 +318,22 @@ def autostart_check() -> Check:
         f"trayagent does not start at login ({status.detail}), so after a "
         "restart web pages cannot read cards until someone starts it.",
         status.advice
-        or "Run: trayagent autostart enable, or tick Start at login in the tray menu.",
+        or f"Run: {console_command()} autostart enable, or tick Start at login in "
+        "the tray menu.",
         details,
     )
 
 
-def _agent_process_alive(pid: int) -> bool:
+def _agent_process_alive(pid: int) -> bool | None:
     """Return whether ``pid`` runs and, where its command line is known, is trayagent.
 
     A crashed agent leaves its process ID in the lock file, and a new process
-    may get that ID later; its command line then tells it apart.
+    may get that ID later; its command line then tells it apart. ``None``
+    means the platform could not tell whether the process runs.
     """
-    if not process_alive(pid):
-        return False
+    alive = process_alive(pid)
+    if not alive:
+        return alive
     arguments = process_arguments(pid)
     return arguments is None or is_agent_command(arguments)
 

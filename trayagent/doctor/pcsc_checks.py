@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..card.apdu import SW1_BYTES_AVAILABLE, select_apdu
 from ..card.layout import PERSONAL_AID
 from ..card.sw import SW, describe_sw
-from .pcscd import PcscdFacts, gather_pcscd_facts
+from .pcscd import PcscdFacts, current_user, gather_pcscd_facts
 from .report import INFO, OK, PROBLEM, WARNING, Check, failed_check, run_guarded
 
 if TYPE_CHECKING:
@@ -45,6 +45,15 @@ _CARD_STATES = frozenset({"card present", "in use"})
 _REMOVED = frozenset({"SCARD_W_REMOVED_CARD", "SCARD_E_NO_SMARTCARD"})
 _MUTE = frozenset({"SCARD_W_UNPOWERED_CARD", "SCARD_W_UNRESPONSIVE_CARD"})
 _SERVICE_DOWN = frozenset({"SCARD_E_NO_SERVICE", "SCARD_E_SERVICE_STOPPED"})
+# The results of SCardEstablishContext when pcscd closes the connection
+# without a reply, as it does when polkit rejects the action access_pcsc:
+# SCARD_W_SECURITY_VIOLATION from libpcsclite 1.9.9 on, SCARD_F_COMM_ERROR
+# from older ones (pcsc-lite's changelog for 1.9.9).
+_CONNECTION_CLOSED = frozenset({"SCARD_W_SECURITY_VIOLATION", "SCARD_F_COMM_ERROR"})
+# The result of SCardConnect when polkit rejects the action access_card.
+_CARD_REFUSED = "SCARD_W_SECURITY_VIOLATION"
+
+POLKIT_RULE_PATH = "/etc/polkit-1/rules.d/60-trayagent-pcscd.rules"
 
 _INSERT_PROPERLY = "Take the card out and insert it again, chip first and facing up."
 
@@ -266,6 +275,16 @@ def _connection_failure(name: str, probe: "SelectProbe", details: dict) -> Check
             _INSERT_PROPERLY,
             details,
         )
+    if result == _CARD_REFUSED:
+        return Check(
+            name,
+            PROBLEM,
+            f"the smart card service refused this user access to the card ({result}).",
+            "On Linux, pcscd asks polkit whether a user may use a card (the "
+            "action org.debian.pcsc-lite.access_card), and polkit refuses it. "
+            + polkit_fix(current_user()),
+            details,
+        )
     if result == "SCARD_E_SHARING_VIOLATION":
         return Check(
             name,
@@ -339,12 +358,7 @@ def _no_access_advice(platform: str) -> tuple[str, str]:
     if platform.startswith("linux"):
         return (
             "pcscd refuses this user (SCARD_E_NO_ACCESS).",
-            "pcscd asks polkit whether a user may use smart cards, and polkit "
-            "refuses by default for remote sessions (SSH, remote desktop) and "
-            "services. Log in at the PC itself, or have the administrator add a "
-            "polkit rule under /etc/polkit-1/rules.d/ that allows the actions "
-            "org.debian.pcsc-lite.access_pcsc and org.debian.pcsc-lite.access_card "
-            "for this user.",
+            polkit_fix(current_user()),
         )
     return (
         "the smart card service refuses this user (SCARD_E_NO_ACCESS).",
@@ -385,6 +399,8 @@ def _pcscd_advice(result: str | None, pcscd: PcscdFacts) -> tuple[str, str]:
             "Ubuntu) or sudo dnf install pcsc-lite (Fedora), then "
             "sudo systemctl enable --now pcscd.socket",
         )
+    if pcscd.running and result in _CONNECTION_CLOSED:
+        return _connection_closed_advice(result, pcscd)
     if pcscd.running:
         return _mismatch_advice(result, pcscd)
     return (
@@ -394,11 +410,62 @@ def _pcscd_advice(result: str | None, pcscd: PcscdFacts) -> tuple[str, str]:
     )
 
 
+def polkit_fix(user: str | None) -> str:
+    """Return the fix for polkit refusing ``user`` the PC/SC actions."""
+    subject = f'subject.user == "{user}"' if user else 'subject.isInGroup("GROUP")'
+    rule = (
+        "polkit.addRule(function(action, subject) { if ((action.id == "
+        '"org.debian.pcsc-lite.access_pcsc" || action.id == '
+        f'"org.debian.pcsc-lite.access_card") && {subject}) '
+        "{ return polkit.Result.YES; } });"
+    )
+    who = f"user {user}" if user else "a group of users (replace GROUP)"
+    return (
+        "polkit allows smart cards by default only to the user logged in at "
+        "the PC itself, not to SSH, remote desktop or service sessions. Log "
+        f"in at the PC itself, or have the administrator allow {who} by "
+        f"creating the file {POLKIT_RULE_PATH} with this one line: {rule} "
+        "polkit reads new rule files without a restart; then quit and start "
+        "trayagent again. To confirm the cause, look for NOT authorized in "
+        "pcscd's log: sudo journalctl -u pcscd | grep 'NOT authorized'"
+    )
+
+
+def _connection_closed_advice(result: str, pcscd: PcscdFacts) -> tuple[str, str]:
+    """Advise on pcscd closing the connection before accepting this process."""
+    if pcscd.polkit_checked:
+        user = pcscd.user or "this user"
+        summary = (
+            f"pcscd is running but refused the connection of {user} ({result}); "
+            "pcscd asks polkit about each program, so polkit most likely "
+            "refused it."
+        )
+        fix = polkit_fix(pcscd.user)
+        if pcscd.mismatch_evidence:
+            fix += " If polkit allows it and this stays, " + _mismatch_fix(pcscd)
+        return summary, fix
+    if pcscd.mismatch_evidence:
+        return _mismatch_advice(result, pcscd)
+    summary = (
+        f"pcscd is running but closed trayagent's connection before accepting "
+        f"it ({result})."
+    )
+    return summary, (
+        "Restart pcscd: sudo systemctl restart pcscd.socket pcscd.service, then "
+        "run the doctor again. If it fails again, pcscd's log says why: sudo "
+        "journalctl -u pcscd -n 50"
+    )
+
+
 def _mismatch_advice(result: str | None, pcscd: PcscdFacts) -> tuple[str, str]:
     """Advise on pcscd that runs while this process cannot connect to it."""
     summary = f"pcscd is running, but trayagent cannot connect to it ({result})."
+    return summary, _mismatch_fix(pcscd)
+
+
+def _mismatch_fix(pcscd: PcscdFacts) -> str:
     if pcscd.socket_override:
-        return summary, (
+        return (
             f"PCSCLITE_CSOCK_NAME is set to {pcscd.socket_override}, so the "
             f"pcsc-lite library looks for pcscd there instead of at "
             f"{pcscd.socket}. Remove that variable from trayagent's environment."
@@ -417,7 +484,7 @@ def _mismatch_advice(result: str | None, pcscd: PcscdFacts) -> tuple[str, str]:
         "source, often under /usr/local/lib), then restart pcscd: sudo "
         "systemctl restart pcscd.socket pcscd.service"
     )
-    return summary, fix
+    return fix
 
 
 def _pcscd_facts(platform: str) -> PcscdFacts | None:
@@ -436,6 +503,13 @@ def _pcscd_details(pcscd: PcscdFacts) -> dict:
         "loaded_libraries": list(pcscd.loaded_libraries),
         "installed_libraries": list(pcscd.installed_libraries),
         "socket_override": pcscd.socket_override,
+        "pcscd_arguments": (
+            list(pcscd.pcscd_arguments) if pcscd.pcscd_arguments is not None else None
+        ),
+        "pcscd_polkit_option": pcscd.polkit_option,
+        "polkit_policy": pcscd.polkit_policy,
+        "effective_uid": pcscd.effective_uid,
+        "polkit_checked": pcscd.polkit_checked,
     }
 
 

@@ -151,7 +151,8 @@ def run_guarded(name: str, step: Callable[[], Check | list[Check]]) -> list[Chec
     """Run one step of checks; turn an unexpected exception into a problem.
 
     The problem names the exception type only, and the traceback goes to
-    the log, so no message text of an unknown error reaches the report.
+    the log (stderr for ``trayagent doctor``), so no message text of an
+    unknown error reaches the report.
     """
     try:
         result = step()
@@ -167,10 +168,21 @@ def failed_check(name: str, error_type: str) -> Check:
         name,
         PROBLEM,
         f"the check failed unexpectedly ({error_type}), so this could not be checked.",
-        "Run the doctor again. If this stays, send the report and the "
-        "trayagent log to support; the log has the details.",
+        "Run the doctor again. If this stays, send the report to support with "
+        f"the error details: {console_command()} doctor prints them to the "
+        "error output (in the terminal, above the report), and a report saved "
+        "from the tray has them in the trayagent log.",
         {"error": error_type},
     )
+
+
+def console_command() -> str:
+    """Return the program that runs trayagent's commands in a console.
+
+    On Windows that is ``trayagent-cli.exe``, because ``trayagent.exe`` is
+    built without a console and prints nothing.
+    """
+    return "trayagent-cli.exe" if sys.platform == "win32" else "trayagent"
 
 
 def _plural(count: int, word: str) -> str:

@@ -33,6 +33,8 @@ class ReaderRecord:
     error_code: str | None = None
     reading: bool = False  # from ReadStarted to ReadFinished
     expects_photo: bool = True  # the running read will fetch the photo
+    # The running read sent card.photo, or card.error PHOTO_INVALID for it.
+    photo_done: bool = False
     card: Message | None = None  # the cached card.read body
     photo: Message | None = None  # the cached card.photo body
     laser: Message | None = None  # the cached card.laser body
@@ -210,6 +212,7 @@ class Hub:
             case events.ReadStarted():
                 record.reading = True
                 record.expects_photo = event.expects_photo
+                record.photo_done = False
                 record.state = ReaderState.READING
                 record.error_code = None
             case events.CardRead():
@@ -228,8 +231,10 @@ class Hub:
                     photo=event.photo.to_json(),
                     duration_ms=round(event.seconds * 1000),
                 )
+                record.photo_done = True
                 self._send_read_result(record, record.photo, photo=True)
             case events.PhotoRead():
+                record.photo_done = True
                 self._send_read_result(
                     record,
                     messages.error("card.error", event.error_code, reader=record.name),
@@ -271,9 +276,11 @@ class Hub:
         """Return whether the running read already sent all the card's data.
 
         The optional laser and NHSO reads come after; a removal during them
-        is reported in their own messages, not as a failed card read.
+        is reported in their own messages, not as a failed card read. A photo
+        that failed with PHOTO_INVALID counts as sent, because its error went
+        out in place of card.photo.
         """
-        photo_done = record.photo is not None or not record.expects_photo
+        photo_done = record.photo_done or not record.expects_photo
         return record.card is not None and photo_done
 
     def _send_read_error(self, record: ReaderRecord, code: str) -> None:

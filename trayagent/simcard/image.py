@@ -85,7 +85,7 @@ LASER_LONG_HEADER = bytes.fromhex("01 00 00 00 00 00 0C")
 """The 7 bytes before the code in the long form.
 
 NOTE: real cards put version and state bytes here whose meaning is not known;
-these values are arbitrary, and readers must skip them.
+these values are arbitrary, and readers must not interpret them.
 """
 
 
