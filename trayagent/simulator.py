@@ -124,7 +124,7 @@ then the faulty cards."""
 
 
 class ReadCancelledError(CardError):
-    """The agent is stopping and abandoned the read."""
+    """The read was abandoned at its time limit, or the agent is stopping."""
 
 
 class SimulatedConnection:
@@ -135,7 +135,7 @@ class SimulatedConnection:
     response delay, which a removal cuts short.
 
     :param removed: set when the card of this insertion leaves the reader.
-    :param stopping: set when the agent stops.
+    :param stopping: set when the read is abandoned or the agent stops.
     """
 
     def __init__(
@@ -186,7 +186,7 @@ class SimulatedConnection:
 
     def _check(self) -> None:
         if self._stopping.is_set():
-            raise ReadCancelledError("The read was cancelled because the agent stops")
+            raise ReadCancelledError("The read was cancelled")
         if self._removed.is_set():
             raise CardRemovedError("The simulated card was removed")
 
@@ -236,7 +236,7 @@ class SimulatedReader:
         self._started = False
         self._insertion: _Insertion | None = None
         self._stopping = threading.Event()
-        self._read_threads: set[threading.Thread] = set()
+        self._read_jobs: dict[threading.Thread, ReadJob] = {}
 
     def start(self) -> None:
         """Announce the service and the reader, as the monitor does when it starts."""
@@ -253,7 +253,10 @@ class SimulatedReader:
         self._stopping.set()
         deadline = time.monotonic() + timeout
         with self._lock:
-            threads = list(self._read_threads)
+            jobs = dict(self._read_jobs)
+        for job in jobs.values():
+            job.cancel()
+        threads = list(jobs)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if any(thread.is_alive() for thread in threads):
@@ -365,10 +368,13 @@ class SimulatedReader:
         insertion.job = future
         if insertion.test_card.read_error:
             insertion.card.answer_once(READ_ERROR_SW, prefix=READ_BINARY_PREFIX)
+        cancelled = threading.Event()
+        if self._stopping.is_set():
+            cancelled.set()
         connection = SimulatedConnection(
             insertion.card,
             insertion.removed,
-            self._stopping,
+            cancelled,
             insertion.transaction_lock,
         )
         job = ReadJob(
@@ -377,8 +383,9 @@ class SimulatedReader:
             connection,
             self._options(),
             self._publish,
+            cancelled,
         )
-        start_read_thread(job, future, self._read_threads, self._lock)
+        start_read_thread(job, future, self._read_jobs, self._lock)
         return future
 
 

@@ -2,13 +2,13 @@
 
 import base64
 import collections
+import contextlib
 import threading
 
 import aiohttp
 import pytest
-from smartcard import scard
 
-from pcsc_stack import wait_for_empty
+from pcsc_stack import held_transaction, scard, wait_for_empty
 from trayagent.simcard import PEOPLE, SimulatedCard
 
 from .support import WsClient, run
@@ -441,6 +441,27 @@ def test_read_timeout(start_agent, slot0):
 
     error = run(scenario())
     assert error["code"] == "READ_TIMEOUT"
+
+
+def test_read_timeout_while_another_program_holds_card(start_agent, slot0):
+    agent = start_agent("--no-auto-read", settings={"read_timeout": 1})
+    other_program = contextlib.ExitStack()
+
+    async def scenario():
+        async with await connect(agent) as client:
+            slot0.insert(SimulatedCard(JAIDEE))
+            await client.expect("card.inserted", reader=READER0)
+            other_program.enter_context(held_transaction(READER0))
+            await client.send({"type": "read", "id": "held"})
+            return await client.expect("card.error", reader=READER0)
+
+    with other_program:
+        error = run(scenario())
+        # The read thread is still blocked in PC/SC; the agent must exit anyway.
+        status = agent.stop()
+    assert error["code"] == "READ_TIMEOUT"
+    assert error["id"] == "held"
+    assert status == 0
 
 
 def test_read_request_joins_running_read(start_agent, slot0):

@@ -81,7 +81,7 @@ class Monitor:
         self._stopping = threading.Event()
         self._context: int | None = None
         self._service: tuple[ServiceState, str | None] | None = None
-        self._read_threads: set[threading.Thread] = set()
+        self._read_jobs: dict[threading.Thread, ReadJob] = {}
         self._thread = threading.Thread(target=self._run, name="pcsc-monitor")
 
     def start(self) -> None:
@@ -91,7 +91,8 @@ class Monitor:
     def stop(self, timeout: float = 1.0) -> None:
         """Wake the blocked wait with ``SCardCancel`` and join every thread.
 
-        Reads in progress stop at their next APDU.
+        Reads in progress stop at their next APDU. A read blocked in a PC/SC
+        call is abandoned after ``timeout``.
         """
         self._stopping.set()
         deadline = time.monotonic() + timeout
@@ -104,11 +105,18 @@ class Monitor:
                     pcsc.cancel(self._context)
             self._thread.join(STOP_CANCEL_INTERVAL)
         with self._lock:
-            threads = list(self._read_threads)
-        for thread in threads:
+            jobs = list(self._read_jobs.items())
+        for _thread, job in jobs:
+            job.cancel()
+        for thread, _job in jobs:
             thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread.is_alive():
             logger.warning("The PC/SC monitor did not stop within %.1f s", timeout)
+        stuck = sum(thread.is_alive() for thread, _job in jobs)
+        if stuck:
+            # Their threads are daemons blocked in a PC/SC call, so the
+            # process still exits.
+            logger.warning("Abandoning %d card reads blocked in PC/SC", stuck)
 
     def request_read(self, reader: str) -> concurrent.futures.Future[ReadOutcome]:
         """Read the card in ``reader`` now, or join the read already running.
@@ -319,9 +327,14 @@ class Monitor:
         assert insertion is not None
         future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
         slot.job = future
-        connection = PcscCardConnection(reader, slot.counter, self._stopping)
-        job = ReadJob(reader, insertion, connection, self._options(), self._publish)
-        start_read_thread(job, future, self._read_threads, self._lock)
+        cancelled = threading.Event()
+        if self._stopping.is_set():
+            cancelled.set()
+        connection = PcscCardConnection(reader, slot.counter, cancelled)
+        job = ReadJob(
+            reader, insertion, connection, self._options(), self._publish, cancelled
+        )
+        start_read_thread(job, future, self._read_jobs, self._lock)
         return future
 
 
