@@ -23,6 +23,16 @@ class ServiceChanged:
 
 
 @dataclass(frozen=True)
+class MonitorFailed:
+    """The monitor hit an unexpected error, dropped its context and goes on.
+
+    :param error_type: the exception's class name; its text stays in the log.
+    """
+
+    error_type: str
+
+
+@dataclass(frozen=True)
 class ReaderAdded:
     """A reader appeared in the PC/SC reader list."""
 
@@ -135,6 +145,7 @@ class CardRemoved:
 
 MonitorEvent = (
     ServiceChanged
+    | MonitorFailed
     | ReaderAdded
     | ReaderRemoved
     | CardInserted

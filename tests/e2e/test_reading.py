@@ -306,11 +306,13 @@ def test_pcscd_restart_recovers(start_agent, pcsc_stack, slot0):
             await client.expect("reader.added", reader=READER0, timeout=15)
             slot0.insert(SimulatedCard(RAKDEE))
             read = await client.expect("card.read", reader=READER0)
-            return service, removed, read
+            return service, removed, read, client.messages
 
-    service, _removed, read = run(scenario())
+    service, _removed, read, messages = run(scenario())
     assert service["code"] == "SERVICE_UNAVAILABLE"
     assert read["card"]["citizen_id"] == RAKDEE.citizen_id
+    states = [message["state"] for message in messages if message["type"] == "service"]
+    assert "no_readers" not in states
 
 
 def test_fifty_cycles_lose_nothing(start_agent, slot0):

@@ -106,6 +106,27 @@ def test_requester_gets_its_id(hub):
     assert "id" not in other.sent[-1]
 
 
+def test_service_loss_sends_only_unavailable(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b\x78"))
+    hub.handle(events.ServiceChanged(ServiceState.UNAVAILABLE, "SERVICE_UNAVAILABLE"))
+    hub.handle(events.CardRemoved(READER, 1))
+    hub.handle(events.ReaderRemoved(READER))
+    states = [message["state"] for message in client.sent if message["type"] == "service"]
+    assert states == ["unavailable"]
+
+
+def test_monitor_failure_reaches_every_client(hub):
+    clients = [RecordingClient(), RecordingClient()]
+    for client in clients:
+        hub.add_client(client)
+    hub.handle(events.MonitorFailed("RuntimeError"))
+    for client in clients:
+        assert client.sent[-1]["type"] == "error"
+        assert client.sent[-1]["code"] == "MONITOR_FAILED"
+
+
 def test_no_readers_is_its_own_service_state(hub):
     client = RecordingClient()
     hub.add_client(client)

@@ -14,7 +14,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from smartcard import scard
@@ -24,6 +24,7 @@ from ..events import (
     CardMute,
     CardRemoved,
     MonitorEvent,
+    MonitorFailed,
     ReaderAdded,
     ReaderRemoved,
     ServiceChanged,
@@ -82,6 +83,7 @@ class Monitor:
         self._context: int | None = None
         self._service: tuple[ServiceState, str | None] | None = None
         self._read_jobs: dict[threading.Thread, ReadJob] = {}
+        self._retry_delays = _service_retry_delays()
         self._thread = threading.Thread(target=self._run, name="pcsc-monitor")
 
     def start(self) -> None:
@@ -147,22 +149,17 @@ class Monitor:
     # The monitor thread
 
     def _run(self) -> None:
-        delays = itertools.chain(
-            SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
-        )
         while not self._stopping.is_set():
             try:
                 self._watch()
-                delays = itertools.chain(
-                    SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
-                )
             except PcscError as error:
                 self._on_service_error(error)
-            except Exception:
+            except Exception as error:
                 logger.exception("The PC/SC monitor hit an unexpected error; going on")
                 self._drop_context()
+                self._publish(MonitorFailed(type(error).__name__))
             if not self._stopping.is_set() and self._context is None:
-                self._stopping.wait(next(delays))
+                self._stopping.wait(next(self._retry_delays))
         self._drop_context()
         logger.info("PC/SC monitor stopped")
 
@@ -175,10 +172,18 @@ class Monitor:
             return
         pnp_state = scard.SCARD_STATE_UNAWARE
         pnp_supported = True
-        self._set_service(ServiceState.AVAILABLE, None)
+        first_list = True
         while not self._stopping.is_set():
             readers = pcsc.list_readers(context)
             self._sync_readers(readers)
+            if first_list:
+                # The service answered on the new context, so the outage is
+                # over and the next one starts again at the shortest delay.
+                # The readers are announced first, so clients that see the
+                # service available never see a passing "no readers" state.
+                first_list = False
+                self._retry_delays = _service_retry_delays()
+                self._set_service(ServiceState.AVAILABLE, None)
             states = [(name, self._slots[name].state) for name in readers]
             if pnp_supported:
                 states.append((pcsc.PNP_NOTIFICATION, pnp_state))
@@ -230,7 +235,15 @@ class Monitor:
     def _on_reader_event(self, event: ReaderEvent) -> None:
         with self._lock:
             slot = self._slots.get(event.reader)
-        if slot is None or pcsc.is_gone(event):
+        if slot is None:
+            return  # not listed, so it is not in the next wait either
+        if pcsc.is_gone(event):
+            # Feed the state back all the same, or the next wait returns at
+            # once with the same change and the loop spins. A card in a reader
+            # that became unavailable cannot be read any more.
+            if slot.insertion is not None:
+                self._end_insertion(event.reader, slot)
+            slot.state = event.state
             return
         first_look = slot.state == scard.SCARD_STATE_UNAWARE
         # The counter changes on every insertion and removal, so a card swapped
@@ -286,14 +299,17 @@ class Monitor:
 
     def _on_service_error(self, error: PcscError) -> None:
         self._drop_context()
-        with self._lock:
-            names = list(self._slots)
-        for name in names:
-            self._forget_reader(name)
+        # The new service state goes out before the readers are forgotten,
+        # so clients never see the reader list empty while the service still
+        # counts as available, which reads as a passing "no readers" state.
         if error.result == scard.SCARD_E_NO_ACCESS:
             self._set_service(ServiceState.NO_ACCESS, "SERVICE_NO_ACCESS", error)
         else:
             self._set_service(ServiceState.UNAVAILABLE, "SERVICE_UNAVAILABLE", error)
+        with self._lock:
+            names = list(self._slots)
+        for name in names:
+            self._forget_reader(name)
 
     def _set_service(
         self, state: ServiceState, code: str | None, error: PcscError | None = None
@@ -336,6 +352,13 @@ class Monitor:
         )
         start_read_thread(job, future, self._read_jobs, self._lock)
         return future
+
+
+def _service_retry_delays() -> Iterator[float]:
+    """Return the waits of one outage: SERVICE_RETRY_DELAYS, then its last forever."""
+    return itertools.chain(
+        SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
+    )
 
 
 def _finished(outcome: ReadOutcome) -> concurrent.futures.Future[ReadOutcome]:

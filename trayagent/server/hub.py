@@ -130,6 +130,8 @@ class Hub:
         match event:
             case events.ServiceChanged():
                 self._on_service(event)
+            case events.MonitorFailed():
+                self.broadcast(messages.error("error", "MONITOR_FAILED"))
             case events.ReaderAdded(reader=reader):
                 self._on_reader_added(reader)
             case events.ReaderRemoved(reader=reader):
