@@ -17,6 +17,7 @@ thread, whose later events are dropped.
 """
 
 import concurrent.futures
+import itertools
 import logging
 import threading
 import time
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_CODE = "READ_TIMEOUT"  # the error code of a read past its time limit
 
+# Numbers every read in the process, so the server can tell a late event of
+# one read from the next read of the same card.
+_READ_NUMBERS = itertools.count(1)
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -60,10 +65,34 @@ class ReadOptions:
 
 @dataclass(frozen=True)
 class ReadOutcome:
-    """How a read ended: ``code`` is ``None`` on success."""
+    """The end of a read: ``code`` is ``None`` on success.
+
+    ``remembered`` marks the stored result of an earlier read of the same
+    insertion, given without sending the card anything.
+    """
 
     reader: str
     code: str | None = None
+    remembered: bool = False
+
+
+class ReadFuture(concurrent.futures.Future[ReadOutcome]):
+    """The future of a read, with the read's number.
+
+    :param read: the number that the read's ``ReadStarted`` and
+        ``ReadFinished`` carry, or 0 when no read started.
+    """
+
+    def __init__(self, read: int = 0) -> None:
+        super().__init__()
+        self.read = read
+
+
+def finished_read(outcome: ReadOutcome) -> ReadFuture:
+    """Return a finished future with the ``outcome`` of a read that never started."""
+    future = ReadFuture()
+    future.set_result(outcome)
+    return future
 
 
 class OpenableConnection(CardConnection, Protocol):
@@ -98,6 +127,7 @@ class ReadJob:
     options: ReadOptions
     publish: Callable[[MonitorEvent], None]
     cancelled: threading.Event = field(default_factory=threading.Event)
+    read: int = field(default_factory=lambda: next(_READ_NUMBERS), init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _ended: bool = field(default=False, init=False)
     _timer: threading.Timer | None = field(default=None, init=False)
@@ -113,7 +143,11 @@ class ReadJob:
         :return: how the read ended, or ``None`` when the deadline timer
             ended it first and already reported the timeout.
         """
-        self._emit(ReadStarted(self.reader, self.insertion, self.options.include_photo))
+        self._emit(
+            ReadStarted(
+                self.reader, self.insertion, self.options.include_photo, self.read
+            )
+        )
         started = time.monotonic()
         try:
             self._arm_deadline(CardReadFailed(self.reader, self.insertion, TIMEOUT_CODE))
@@ -228,7 +262,7 @@ class ReadJob:
                 self.options.timeout,
             )
             self.publish(failure)
-            self.publish(ReadFinished(self.reader, self.insertion))
+            self.publish(ReadFinished(self.reader, self.insertion, self.read))
         self.on_timeout(ReadOutcome(self.reader, TIMEOUT_CODE))
 
     def _finish(self) -> bool:
@@ -239,7 +273,7 @@ class ReadJob:
             self._ended = True
             if self._timer is not None:
                 self._timer.cancel()
-            self.publish(ReadFinished(self.reader, self.insertion))
+            self.publish(ReadFinished(self.reader, self.insertion, self.read))
             return True
 
     def cancel(self) -> None:

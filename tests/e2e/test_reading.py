@@ -182,6 +182,29 @@ def test_non_thai_card(start_agent, slot0):
     assert card.apdu_log[0].startswith("00A40400")
 
 
+def test_non_thai_card_read_again_from_memory(start_agent, slot0):
+    agent = start_agent()
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            async with await connect(agent) as client:
+                card = SimulatedCard(JAIDEE, "non-thai")
+                slot0.insert(card)
+                await client.expect("card.error", reader=READER0)
+                await client.send({"type": "read", "id": "again"})
+                again = await client.expect("card.error", id="again")
+            async with session.post(f"{agent.base_url}/api/read", json={}) as response:
+                rest = (response.status, await response.json())
+            return card, again, rest
+
+    card, again, rest = run(scenario())
+    assert again["code"] == "NOT_THAI_ID_CARD"
+    assert again["reader"] == READER0
+    assert rest[0] == 422
+    assert rest[1]["error"]["code"] == "NOT_THAI_ID_CARD"
+    assert len(card.apdu_log) == 1  # the first SELECT, nothing after it
+
+
 def test_mute_card(start_agent, slot0):
     agent = start_agent()
 
@@ -476,10 +499,14 @@ def test_read_request_joins_running_read(start_agent, slot0):
             await client.expect("card.inserted", reader=READER0)
             await client.send({"type": "read", "id": "a"})
             await client.send({"type": "read", "id": "b"})
-            await client.expect("card.photo", reader=READER0)
-            return card
+            first = await client.expect("card.read", id="a")
+            second = await client.expect("card.read", id="b")
+            await client.expect("card.photo", id="b")
+            return card, first, second
 
-    card = run(scenario())
+    card, first, second = run(scenario())
+    assert first["card"]["citizen_id"] == JAIDEE.citizen_id
+    assert second["card"]["citizen_id"] == JAIDEE.citizen_id
     assert_nothing_read_twice(card.apdu_log)
 
 

@@ -9,7 +9,6 @@ another. Events reach the event loop through the ``publish`` callable, which
 must be safe to call from any thread.
 """
 
-import concurrent.futures
 import itertools
 import logging
 import threading
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 
 from smartcard import scard
 
+from ..card.errors import NotThaiIdCardError
 from ..events import (
     CardInserted,
     CardMute,
@@ -29,7 +29,14 @@ from ..events import (
     ReaderRemoved,
     ServiceChanged,
 )
-from ..reading import ReadJob, ReadOptions, ReadOutcome, start_read_thread
+from ..reading import (
+    ReadFuture,
+    ReadJob,
+    ReadOptions,
+    ReadOutcome,
+    finished_read,
+    start_read_thread,
+)
 from ..status import ServiceState
 from . import scard as pcsc
 from .connection import PcscCardConnection
@@ -56,7 +63,10 @@ class _Slot:
     insertion: int | None = None
     counter: int = 0
     mute: bool = False  # the card gave no ATR
-    job: concurrent.futures.Future[ReadOutcome] | None = None
+    job: ReadFuture | None = None
+    # The code of a read that showed the card is not a Thai ID card; later
+    # requests get it back without a command sent to the card.
+    rejection: str | None = None
 
 
 class Monitor:
@@ -120,21 +130,26 @@ class Monitor:
             # process still exits.
             logger.warning("Abandoning %d card reads blocked in PC/SC", stuck)
 
-    def request_read(self, reader: str) -> concurrent.futures.Future[ReadOutcome]:
+    def request_read(self, reader: str) -> ReadFuture:
         """Read the card in ``reader`` now, or join the read already running.
 
         Safe to call from any thread. The future ends with a
         :class:`ReadOutcome`; its ``code`` is ``NO_CARD``, ``UNKNOWN_READER``
-        or ``CARD_UNRESPONSIVE`` when no read could start.
+        or ``CARD_UNRESPONSIVE`` when no read could start, and the
+        remembered ``NOT_THAI_ID_CARD`` when an earlier read of this
+        insertion found that the card is not a Thai ID card.
         """
         with self._lock:
             slot = self._slots.get(reader)
             if slot is None:
-                return _finished(ReadOutcome(reader, "UNKNOWN_READER"))
+                return finished_read(ReadOutcome(reader, "UNKNOWN_READER"))
             if slot.insertion is None:
-                return _finished(ReadOutcome(reader, "NO_CARD"))
+                return finished_read(ReadOutcome(reader, "NO_CARD"))
             if slot.mute:
-                return _finished(ReadOutcome(reader, "CARD_UNRESPONSIVE"))
+                return finished_read(ReadOutcome(reader, "CARD_UNRESPONSIVE"))
+            if slot.rejection is not None:
+                outcome = ReadOutcome(reader, slot.rejection, remembered=True)
+                return finished_read(outcome)
             return self._start_read(reader, slot)
 
     def readers_with_card(self) -> list[str]:
@@ -265,6 +280,7 @@ class Monitor:
             slot.insertion = None
             slot.job = None
             slot.mute = False
+            slot.rejection = None
         logger.info("Card removed from %s", reader)
         self._publish(CardRemoved(reader, insertion))
 
@@ -333,16 +349,12 @@ class Monitor:
 
     # Card reads
 
-    def _start_read(
-        self, reader: str, slot: _Slot
-    ) -> concurrent.futures.Future[ReadOutcome]:
+    def _start_read(self, reader: str, slot: _Slot) -> ReadFuture:
         """Start a read of the slot's insertion unless one runs; call under the lock."""
         if slot.job is not None and not slot.job.done():
             return slot.job
         insertion = slot.insertion
         assert insertion is not None
-        future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
-        slot.job = future
         cancelled = threading.Event()
         if self._stopping.is_set():
             cancelled.set()
@@ -350,8 +362,29 @@ class Monitor:
         job = ReadJob(
             reader, insertion, connection, self._options(), self._publish, cancelled
         )
+        future = ReadFuture(job.read)
+        slot.job = future
+        # Added before the thread starts, so the callback never runs here
+        # under the lock.
+        future.add_done_callback(
+            lambda done: self._remember_rejection(reader, insertion, done)
+        )
         start_read_thread(job, future, self._read_jobs, self._lock)
         return future
+
+    def _remember_rejection(
+        self, reader: str, insertion: int, future: ReadFuture
+    ) -> None:
+        """Store a NOT_THAI_ID_CARD outcome for the insertion; runs on the read thread."""
+        if future.exception() is not None:
+            return
+        outcome = future.result()
+        if outcome.code != NotThaiIdCardError.code:
+            return
+        with self._lock:
+            slot = self._slots.get(reader)
+            if slot is not None and slot.insertion == insertion:
+                slot.rejection = outcome.code
 
 
 def _service_retry_delays() -> Iterator[float]:
@@ -360,8 +393,3 @@ def _service_retry_delays() -> Iterator[float]:
         SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
     )
 
-
-def _finished(outcome: ReadOutcome) -> concurrent.futures.Future[ReadOutcome]:
-    future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
-    future.set_result(outcome)
-    return future
