@@ -80,10 +80,13 @@ def require_pcsc() -> None:
 
 
 def report_unavailable(reason: str) -> None:
-    """Skip with ``reason`` on a developer machine; fail under ``CI=true``."""
+    """Skip with ``reason`` on a developer machine; fail under ``CI=true``.
+
+    Also works at module level, where it skips or fails the whole module.
+    """
     if os.environ.get("CI") == "true":
         pytest.fail(f"PC/SC stack unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(f"PC/SC stack unavailable: {reason}")
+    pytest.skip(f"PC/SC stack unavailable: {reason}", allow_module_level=True)
 
 
 def find_pcscd() -> str | None:

@@ -161,6 +161,12 @@ def test_swapped_card_never_shows_first_card(start_agent, slot0):
     assert read["card"]["citizen_id"] == RAKDEE.citizen_id
     reads = [m for m in client.messages if m["type"] == "card.read"]
     assert [m["card"]["citizen_id"] for m in reads] == [RAKDEE.citizen_id]
+    lifecycle = [
+        m["type"]
+        for m in client.messages
+        if m["type"] in ("card.inserted", "card.removed")
+    ]
+    assert lifecycle == ["card.inserted", "card.removed", "card.inserted"]
 
 
 def test_non_thai_card(start_agent, slot0):
