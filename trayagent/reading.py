@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .card.connection import CardConnection
-from .card.errors import CardError
+from .card.errors import CardError, TransientCardError
 from .card.laser import read_laser_id
 from .card.model import PersonalData, Photo
 from .card.nhso import read_nhso
 from .card.reader import read_card
+from .card.session import RetryBudget
 from .events import (
     CardRead,
     CardReadFailed,
@@ -151,7 +152,7 @@ class ReadJob:
         started = time.monotonic()
         try:
             self._arm_deadline(CardReadFailed(self.reader, self.insertion, TIMEOUT_CODE))
-            self.connection.open()
+            self._open_connection()
             result = read_card(
                 self.connection,
                 include_photo=self.options.include_photo,
@@ -181,6 +182,27 @@ class ReadJob:
         if outcome.code is not None:
             self._emit(CardReadFailed(self.reader, self.insertion, outcome.code))
         return outcome if self._finish() else None
+
+    def _open_connection(self) -> None:
+        """Open the connection, retrying transient failures as a read part does.
+
+        Another program's exclusive connection (a sharing violation) or its
+        reset of the card makes the first connect fail for a moment. Each
+        retry goes through ``reconnect``, which first waits briefly for the
+        reader's state to change.
+        """
+        retries = RetryBudget("connection", time.monotonic)
+        try:
+            self.connection.open()
+            return
+        except TransientCardError as error:
+            retries.spend("connect", error)
+        while True:
+            try:
+                self.connection.reconnect()
+                return
+            except TransientCardError as error:
+                retries.spend("connect", error)
 
     def _read_optional(self) -> None:
         """Read the laser code and the NHSO data when they are switched on.
