@@ -14,13 +14,14 @@ Everything here runs on the test's thread. Waits block in pyscard's
 ``SCardGetStatusChange`` with a timeout.
 """
 
+import contextlib
 import logging
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +80,13 @@ def require_pcsc() -> None:
 
 
 def report_unavailable(reason: str) -> None:
-    """Skip with ``reason`` on a developer machine; fail under ``CI=true``."""
+    """Skip with ``reason`` on a developer machine; fail under ``CI=true``.
+
+    Also works at module level, where it skips or fails the whole module.
+    """
     if os.environ.get("CI") == "true":
         pytest.fail(f"PC/SC stack unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(f"PC/SC stack unavailable: {reason}")
+    pytest.skip(f"PC/SC stack unavailable: {reason}", allow_module_level=True)
 
 
 def find_pcscd() -> str | None:
@@ -371,6 +375,34 @@ def wait_for_empty(reader_name: str, timeout: float = 5.0) -> ReaderState:
         timeout,
         "empty",
     )
+
+
+@contextlib.contextmanager
+def held_transaction(reader_name: str) -> Iterator[None]:
+    """Hold a PC/SC transaction on the card in ``reader_name`` for the block.
+
+    This is what another program on the PC does while it talks to the card:
+    pcsc-lite then keeps every other connect and transaction on that card
+    waiting until the block ends.
+    """
+    result, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    assert result == scard.SCARD_S_SUCCESS, scard.SCardGetErrorMessage(result)
+    try:
+        result, card, _protocol = scard.SCardConnect(
+            context, reader_name, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_ANY
+        )
+        assert result == scard.SCARD_S_SUCCESS, scard.SCardGetErrorMessage(result)
+        try:
+            result = scard.SCardBeginTransaction(card)
+            assert result == scard.SCARD_S_SUCCESS, scard.SCardGetErrorMessage(result)
+            try:
+                yield
+            finally:
+                scard.SCardEndTransaction(card, scard.SCARD_LEAVE_CARD)
+        finally:
+            scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+    finally:
+        scard.SCardReleaseContext(context)
 
 
 def _without_changed(states: list) -> list:

@@ -19,6 +19,7 @@ from .events import (
     CardRemoved,
     LaserRead,
     MonitorEvent,
+    MonitorFailed,
     NhsoRead,
     PhotoRead,
     ReaderAdded,
@@ -100,6 +101,8 @@ class ActivityLog:
     def _describe(self, event: MonitorEvent) -> str | None:
         if isinstance(event, ServiceChanged):
             return self._describe_service(event.state)
+        if isinstance(event, MonitorFailed):
+            return "Card monitor restarted after an error"
         if isinstance(event, ReaderAdded):
             return f"Reader attached: {event.reader}"
         if isinstance(event, ReaderRemoved):

@@ -40,6 +40,10 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
         "The smart card service refused access to this user. Ask the "
         "administrator to allow smart card access."
     ),
+    "MONITOR_FAILED": (
+        "The card monitor hit an internal error and restarted; a card "
+        "inserted just now may need to be inserted again."
+    ),
     # Requests
     "FORBIDDEN_HOST": (
         "The request's Host header is not a loopback name of the agent; "

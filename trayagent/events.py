@@ -23,6 +23,16 @@ class ServiceChanged:
 
 
 @dataclass(frozen=True)
+class MonitorFailed:
+    """The monitor hit an unexpected error, dropped its context and goes on.
+
+    :param error_type: the exception's class name; its text stays in the log.
+    """
+
+    error_type: str
+
+
+@dataclass(frozen=True)
 class ReaderAdded:
     """A reader appeared in the PC/SC reader list."""
 
@@ -58,11 +68,13 @@ class ReadStarted:
     """The agent began to read the card of an insertion.
 
     :param expects_photo: whether this read will also fetch the photo.
+    :param read: the read's number, unique in the process.
     """
 
     reader: str
     insertion: int
     expects_photo: bool = True
+    read: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,10 +131,11 @@ class CardReadFailed:
 
 @dataclass(frozen=True)
 class ReadFinished:
-    """A read of an insertion ended, successfully or not."""
+    """A read of an insertion ended, successfully or not; ``read`` is its number."""
 
     reader: str
     insertion: int
+    read: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ class CardRemoved:
 
 MonitorEvent = (
     ServiceChanged
+    | MonitorFailed
     | ReaderAdded
     | ReaderRemoved
     | CardInserted

@@ -23,9 +23,17 @@ LOG_BACKUP_DAYS = 14
 # this filter is a second line of defence that masks any that slips through.
 _CITIZEN_ID_PATTERN = re.compile(r"(?<!\d)\d{13}(?!\d)")
 
+# Formats exceptions for PersonalDataFilter exactly as the handlers would.
+_EXCEPTION_FORMATTER = logging.Formatter()
+
 
 class PersonalDataFilter(logging.Filter):
-    """Mask anything shaped like a citizen ID in a record's final message."""
+    """Mask anything shaped like a citizen ID in the text a record logs.
+
+    That is the final message, the exception text with its traceback, and
+    the stack text. The filter formats the exception itself and stores it in
+    ``exc_text``, which ``logging.Formatter`` then uses as it is.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -33,6 +41,12 @@ class PersonalDataFilter(logging.Filter):
         if masked != message:
             record.msg = masked
             record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _EXCEPTION_FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _CITIZEN_ID_PATTERN.sub(_mask_match, record.exc_text)
+        if record.stack_info:
+            record.stack_info = _CITIZEN_ID_PATTERN.sub(_mask_match, record.stack_info)
         return True
 
 

@@ -15,7 +15,6 @@ this module, because it imports the simulated card package and, through it,
 Pillow.
 """
 
-import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -24,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from .card.errors import CardError, CardRemovedError
+from .card.errors import CardError, CardRemovedError, NotThaiIdCardError
 from .events import (
     CardInserted,
     CardMute,
@@ -33,7 +32,14 @@ from .events import (
     ReaderAdded,
     ServiceChanged,
 )
-from .reading import ReadJob, ReadOptions, ReadOutcome, start_read_thread
+from .reading import (
+    ReadFuture,
+    ReadJob,
+    ReadOptions,
+    ReadOutcome,
+    finished_read,
+    start_read_thread,
+)
 from .simcard import PEOPLE, PROFILES, SimulatedCard
 from .status import ServiceState
 
@@ -124,7 +130,7 @@ then the faulty cards."""
 
 
 class ReadCancelledError(CardError):
-    """The agent is stopping and abandoned the read."""
+    """The read was abandoned at its time limit, or the agent is stopping."""
 
 
 class SimulatedConnection:
@@ -135,7 +141,7 @@ class SimulatedConnection:
     response delay, which a removal cuts short.
 
     :param removed: set when the card of this insertion leaves the reader.
-    :param stopping: set when the agent stops.
+    :param stopping: set when the read is abandoned or the agent stops.
     """
 
     def __init__(
@@ -186,7 +192,7 @@ class SimulatedConnection:
 
     def _check(self) -> None:
         if self._stopping.is_set():
-            raise ReadCancelledError("The read was cancelled because the agent stops")
+            raise ReadCancelledError("The read was cancelled")
         if self._removed.is_set():
             raise CardRemovedError("The simulated card was removed")
 
@@ -200,7 +206,9 @@ class _Insertion:
     card: SimulatedCard
     removed: threading.Event
     transaction_lock: threading.Lock
-    job: concurrent.futures.Future[ReadOutcome] | None = None
+    job: ReadFuture | None = None
+    # The code of a read that showed the card is not a Thai ID card.
+    rejection: str | None = None
 
 
 class SimulatedReader:
@@ -236,7 +244,7 @@ class SimulatedReader:
         self._started = False
         self._insertion: _Insertion | None = None
         self._stopping = threading.Event()
-        self._read_threads: set[threading.Thread] = set()
+        self._read_jobs: dict[threading.Thread, ReadJob] = {}
 
     def start(self) -> None:
         """Announce the service and the reader, as the monitor does when it starts."""
@@ -253,7 +261,10 @@ class SimulatedReader:
         self._stopping.set()
         deadline = time.monotonic() + timeout
         with self._lock:
-            threads = list(self._read_threads)
+            jobs = dict(self._read_jobs)
+        for job in jobs.values():
+            job.cancel()
+        threads = list(jobs)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if any(thread.is_alive() for thread in threads):
@@ -308,21 +319,26 @@ class SimulatedReader:
         with self._lock:
             self._remove_locked()
 
-    def request_read(self, reader: str) -> concurrent.futures.Future[ReadOutcome]:
+    def request_read(self, reader: str) -> ReadFuture:
         """Read the card in ``reader`` now, or join the read already running.
 
         Safe to call from any thread. The future ends with a
         :class:`ReadOutcome`; its ``code`` is ``NO_CARD``, ``UNKNOWN_READER``
-        or ``CARD_UNRESPONSIVE`` when no read could start.
+        or ``CARD_UNRESPONSIVE`` when no read could start, and the
+        remembered ``NOT_THAI_ID_CARD`` when an earlier read of this
+        insertion found that the card is not a Thai ID card.
         """
         with self._lock:
             if not self._started or reader != SIMULATED_READER:
-                return _finished(ReadOutcome(reader, "UNKNOWN_READER"))
+                return finished_read(ReadOutcome(reader, "UNKNOWN_READER"))
             insertion = self._insertion
             if insertion is None:
-                return _finished(ReadOutcome(reader, "NO_CARD"))
+                return finished_read(ReadOutcome(reader, "NO_CARD"))
             if insertion.test_card.mute:
-                return _finished(ReadOutcome(reader, "CARD_UNRESPONSIVE"))
+                return finished_read(ReadOutcome(reader, "CARD_UNRESPONSIVE"))
+            if insertion.rejection is not None:
+                outcome = ReadOutcome(reader, insertion.rejection, remembered=True)
+                return finished_read(outcome)
             return self._start_read(insertion)
 
     def readers_with_card(self) -> list[str]:
@@ -355,20 +371,19 @@ class SimulatedReader:
 
     # Reads
 
-    def _start_read(
-        self, insertion: _Insertion
-    ) -> concurrent.futures.Future[ReadOutcome]:
+    def _start_read(self, insertion: _Insertion) -> ReadFuture:
         """Start a read of the insertion unless one runs; call under the lock."""
         if insertion.job is not None and not insertion.job.done():
             return insertion.job
-        future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
-        insertion.job = future
         if insertion.test_card.read_error:
             insertion.card.answer_once(READ_ERROR_SW, prefix=READ_BINARY_PREFIX)
+        cancelled = threading.Event()
+        if self._stopping.is_set():
+            cancelled.set()
         connection = SimulatedConnection(
             insertion.card,
             insertion.removed,
-            self._stopping,
+            cancelled,
             insertion.transaction_lock,
         )
         job = ReadJob(
@@ -377,8 +392,14 @@ class SimulatedReader:
             connection,
             self._options(),
             self._publish,
+            cancelled,
         )
-        start_read_thread(job, future, self._read_threads, self._lock)
+        future = ReadFuture(job.read)
+        insertion.job = future
+        # Added before the thread starts, so the callback never runs here
+        # under the lock.
+        future.add_done_callback(lambda done: _remember_rejection(insertion, done))
+        start_read_thread(job, future, self._read_jobs, self._lock)
         return future
 
 
@@ -387,7 +408,10 @@ def _next_insertion() -> int:
         return next(_insertions)
 
 
-def _finished(outcome: ReadOutcome) -> concurrent.futures.Future[ReadOutcome]:
-    future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
-    future.set_result(outcome)
-    return future
+
+def _remember_rejection(insertion: _Insertion, future: ReadFuture) -> None:
+    """Store a NOT_THAI_ID_CARD outcome on the insertion; runs on the read thread."""
+    if future.exception() is not None:
+        return
+    if future.result().code == NotThaiIdCardError.code:
+        insertion.rejection = NotThaiIdCardError.code

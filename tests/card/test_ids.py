@@ -7,7 +7,10 @@ from trayagent.card.ids import (
     is_valid_citizen_id,
     parse_card_number,
 )
-from trayagent.card.personal import parse_gender
+from trayagent.card import layout
+from trayagent.card.personal import decode_personal_data, parse_gender
+
+from .cards import TEST_PERSON, text_field
 
 
 @pytest.mark.parametrize(
@@ -83,3 +86,16 @@ def test_gender_unknown(raw: str) -> None:
     assert gender.raw == raw
     assert gender.value is None
     assert [warning.code for warning in warnings] == ["GENDER_UNKNOWN"]
+
+
+@pytest.mark.parametrize(("byte", "raw"), [(b"\x20", " "), (b"\x00", "\x00")])
+def test_gender_padding_byte_kept(byte: bytes, raw: str) -> None:
+    raw_fields = {
+        field.name: text_field(getattr(TEST_PERSON, field.name), field)
+        for field in layout.TEXT_FIELDS
+    }
+    raw_fields["gender"] = byte
+    personal = decode_personal_data(raw_fields)
+    assert personal.gender.raw == raw
+    assert personal.gender.value is None
+    assert "GENDER_UNKNOWN" in [warning.code for warning in personal.warnings]

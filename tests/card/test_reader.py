@@ -427,10 +427,13 @@ def test_repeated_deselect_exhausts_retries() -> None:
         return card(apdu)
 
     conn = FakeConnection(deselect_on_name_en)
-    with pytest.raises(CardError):
+    with pytest.raises(CardError) as raised:
         _read(conn)
     # The card deselects on every READ BINARY of name_en, so retries run out.
     assert conn.events.count("reconnect") == 3
+    # The final error names the field and the status word in hex.
+    assert "at name_en after 4 attempts" in str(raised.value)
+    assert "SW=0x6" in str(raised.value)
 
 
 def test_transient_error_retries_photo_piece() -> None:

@@ -4,11 +4,14 @@ from dataclasses import replace
 
 import pytest
 
-pytest.importorskip("smartcard", reason="pyscard is not installed")
+from pcsc_stack import report_unavailable
 
-from smartcard import scard  # noqa: E402
+try:
+    from smartcard import scard
+except ImportError:
+    report_unavailable("pyscard is not installed")
 
-from trayagent.doctor.pcsc_checks import (  # noqa: E402 - after the skip
+from trayagent.doctor.pcsc_checks import (  # noqa: E402 - after the pyscard check
     SELECT_PERSONAL,
     card_checks,
     pyscard_missing_check,

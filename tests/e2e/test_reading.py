@@ -2,13 +2,13 @@
 
 import base64
 import collections
+import contextlib
 import threading
 
 import aiohttp
 import pytest
-from smartcard import scard
 
-from pcsc_stack import wait_for_empty
+from pcsc_stack import held_transaction, scard, wait_for_empty
 from trayagent.simcard import PEOPLE, SimulatedCard
 
 from .support import WsClient, run
@@ -161,6 +161,12 @@ def test_swapped_card_never_shows_first_card(start_agent, slot0):
     assert read["card"]["citizen_id"] == RAKDEE.citizen_id
     reads = [m for m in client.messages if m["type"] == "card.read"]
     assert [m["card"]["citizen_id"] for m in reads] == [RAKDEE.citizen_id]
+    lifecycle = [
+        m["type"]
+        for m in client.messages
+        if m["type"] in ("card.inserted", "card.removed")
+    ]
+    assert lifecycle == ["card.inserted", "card.removed", "card.inserted"]
 
 
 def test_non_thai_card(start_agent, slot0):
@@ -180,6 +186,29 @@ def test_non_thai_card(start_agent, slot0):
     assert [m["type"] for m in client.messages].count("card.error") == 1
     assert len(card.apdu_log) == 1
     assert card.apdu_log[0].startswith("00A40400")
+
+
+def test_non_thai_card_read_again_from_memory(start_agent, slot0):
+    agent = start_agent()
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            async with await connect(agent) as client:
+                card = SimulatedCard(JAIDEE, "non-thai")
+                slot0.insert(card)
+                await client.expect("card.error", reader=READER0)
+                await client.send({"type": "read", "id": "again"})
+                again = await client.expect("card.error", id="again")
+            async with session.post(f"{agent.base_url}/api/read", json={}) as response:
+                rest = (response.status, await response.json())
+            return card, again, rest
+
+    card, again, rest = run(scenario())
+    assert again["code"] == "NOT_THAI_ID_CARD"
+    assert again["reader"] == READER0
+    assert rest[0] == 422
+    assert rest[1]["error"]["code"] == "NOT_THAI_ID_CARD"
+    assert len(card.apdu_log) == 1  # the first SELECT, nothing after it
 
 
 def test_mute_card(start_agent, slot0):
@@ -306,11 +335,13 @@ def test_pcscd_restart_recovers(start_agent, pcsc_stack, slot0):
             await client.expect("reader.added", reader=READER0, timeout=15)
             slot0.insert(SimulatedCard(RAKDEE))
             read = await client.expect("card.read", reader=READER0)
-            return service, removed, read
+            return service, removed, read, client.messages
 
-    service, _removed, read = run(scenario())
+    service, _removed, read, messages = run(scenario())
     assert service["code"] == "SERVICE_UNAVAILABLE"
     assert read["card"]["citizen_id"] == RAKDEE.citizen_id
+    states = [message["state"] for message in messages if message["type"] == "service"]
+    assert "no_readers" not in states
 
 
 def test_fifty_cycles_lose_nothing(start_agent, slot0):
@@ -443,6 +474,27 @@ def test_read_timeout(start_agent, slot0):
     assert error["code"] == "READ_TIMEOUT"
 
 
+def test_read_timeout_while_another_program_holds_card(start_agent, slot0):
+    agent = start_agent("--no-auto-read", settings={"read_timeout": 1})
+    other_program = contextlib.ExitStack()
+
+    async def scenario():
+        async with await connect(agent) as client:
+            slot0.insert(SimulatedCard(JAIDEE))
+            await client.expect("card.inserted", reader=READER0)
+            other_program.enter_context(held_transaction(READER0))
+            await client.send({"type": "read", "id": "held"})
+            return await client.expect("card.error", reader=READER0)
+
+    with other_program:
+        error = run(scenario())
+        # The read thread is still blocked in PC/SC; the agent must exit anyway.
+        status = agent.stop()
+    assert error["code"] == "READ_TIMEOUT"
+    assert error["id"] == "held"
+    assert status == 0
+
+
 def test_read_request_joins_running_read(start_agent, slot0):
     agent = start_agent("--no-auto-read")
 
@@ -453,10 +505,14 @@ def test_read_request_joins_running_read(start_agent, slot0):
             await client.expect("card.inserted", reader=READER0)
             await client.send({"type": "read", "id": "a"})
             await client.send({"type": "read", "id": "b"})
-            await client.expect("card.photo", reader=READER0)
-            return card
+            first = await client.expect("card.read", id="a")
+            second = await client.expect("card.read", id="b")
+            await client.expect("card.photo", id="b")
+            return card, first, second
 
-    card = run(scenario())
+    card, first, second = run(scenario())
+    assert first["card"]["citizen_id"] == JAIDEE.citizen_id
+    assert second["card"]["citizen_id"] == JAIDEE.citizen_id
     assert_nothing_read_twice(card.apdu_log)
 
 

@@ -99,11 +99,69 @@ def test_requester_gets_its_id(hub):
     hub.add_client(requester)
     hub.add_client(other)
     hub.handle(events.CardInserted(READER, 1, b"\x3b"))
-    hub.add_request(READER, requester, "r1")
-    hub.handle(events.ReadStarted(READER, 1))
+    hub.add_request(READER, requester, "r1", 7)
+    hub.handle(events.ReadStarted(READER, 1, read=7))
     hub.handle(events.CardRead(READER, 1, FakePersonal("1101700203450"), 0.2))
     assert requester.sent[-1]["id"] == "r1"
     assert "id" not in other.sent[-1]
+
+
+def test_joined_requests_each_get_reply(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b"))
+    hub.handle(events.ReadStarted(READER, 1, read=7))
+    hub.add_request(READER, client, "a", 7)
+    hub.add_request(READER, client, "b", 7)
+    hub.handle(events.CardRead(READER, 1, FakePersonal("1101700203450"), 0.2))
+    hub.handle(events.ReadFinished(READER, 1, read=7))
+    read_ids = [m.get("id") for m in client.sent if m["type"] == "card.read"]
+    assert read_ids == ["a", "b"]
+
+
+def test_late_read_finished_keeps_newer_requests(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b"))
+    hub.handle(events.ReadStarted(READER, 1, read=7))
+    # Read 7 ended in the source and read 8 started for this request before
+    # read 7's ReadFinished reached the loop.
+    hub.add_request(READER, client, "next", 8)
+    hub.handle(events.ReadFinished(READER, 1, read=7))
+    hub.handle(events.ReadStarted(READER, 1, read=8))
+    hub.handle(events.CardReadFailed(READER, 1, "READ_TIMEOUT"))
+    error = client.sent[-1]
+    assert error["type"] == "card.error"
+    assert error["id"] == "next"
+
+
+def test_late_read_finished_keeps_newer_read_running(hub):
+    hub.handle(events.CardInserted(READER, 1, b"\x3b"))
+    hub.handle(events.ReadStarted(READER, 1, read=8))
+    hub.handle(events.ReadFinished(READER, 1, read=7))
+    assert hub.readers[READER].reading is True
+    assert hub.readers[READER].state is ReaderState.READING
+
+
+def test_service_loss_sends_only_unavailable(hub):
+    client = RecordingClient()
+    hub.add_client(client)
+    hub.handle(events.CardInserted(READER, 1, b"\x3b\x78"))
+    hub.handle(events.ServiceChanged(ServiceState.UNAVAILABLE, "SERVICE_UNAVAILABLE"))
+    hub.handle(events.CardRemoved(READER, 1))
+    hub.handle(events.ReaderRemoved(READER))
+    states = [message["state"] for message in client.sent if message["type"] == "service"]
+    assert states == ["unavailable"]
+
+
+def test_monitor_failure_reaches_every_client(hub):
+    clients = [RecordingClient(), RecordingClient()]
+    for client in clients:
+        hub.add_client(client)
+    hub.handle(events.MonitorFailed("RuntimeError"))
+    for client in clients:
+        assert client.sent[-1]["type"] == "error"
+        assert client.sent[-1]["code"] == "MONITOR_FAILED"
 
 
 def test_no_readers_is_its_own_service_state(hub):

@@ -56,7 +56,7 @@ def decode_personal_data(fields: Mapping[str, bytes]) -> PersonalData:
         name_th=collect(parse_name(text(layout.NAME_TH), layout.NAME_TH.name, "th")),
         name_en=collect(parse_name(text(layout.NAME_EN), layout.NAME_EN.name, "en")),
         birth_date=collect(parse_date(text(layout.BIRTH_DATE), layout.BIRTH_DATE.name)),
-        gender=collect(parse_gender(text(layout.GENDER))),
+        gender=collect(parse_gender(_gender_byte(fields[layout.GENDER.name]))),
         issuer=text(layout.ISSUER),
         issue_date=collect(parse_date(text(layout.ISSUE_DATE), layout.ISSUE_DATE.name)),
         expiry_date=collect(
@@ -82,6 +82,15 @@ def parse_gender(text: str) -> tuple[Gender, list[FieldWarning]]:
         )
         return Gender(text, None), [warning]
     return Gender(text, value), []
+
+
+def _gender_byte(raw: bytes) -> str:
+    """Decode the one-byte gender field without cutting padding.
+
+    The padding bytes 0x20 and 0x00 are unknown gender codes here, so the
+    byte is kept as it is rather than cut to an empty string.
+    """
+    return raw[:1].decode("tis_620", errors="replace")
 
 
 def _undecodable_warning(field: str) -> FieldWarning:

@@ -125,7 +125,7 @@ class AppletSession:
         :raises CardError: a retry limit was reached; its cause is the last
             transient error.
         """
-        retries = _RetryBudget(part, self._clock)
+        retries = RetryBudget(part, self._clock)
         reconnect = False
         while True:
             try:
@@ -179,8 +179,11 @@ class AppletSession:
         self._selected_once = True
 
 
-class _RetryBudget:
-    """Counts the retries of one part and raises when they run out."""
+class RetryBudget:
+    """Counts the retries of one part and raises when they run out.
+
+    :param part: a name for log lines and errors, for example ``"text fields"``.
+    """
 
     def __init__(self, part: str, clock: Clock) -> None:
         self._part = part
@@ -194,9 +197,11 @@ class _RetryBudget:
         if self._first_failure is None:
             self._first_failure = now
         if self._retries >= MAX_RETRIES or now - self._first_failure > RETRY_WINDOW:
+            sw = _status_word(error)
+            reason = type(error).__name__ if sw is None else describe_sw(sw)
             raise CardError(
                 f"Reading the {self._part} failed at {step} after "
-                f"{self._retries + 1} attempts: {type(error).__name__}"
+                f"{self._retries + 1} attempts: {reason}"
             ) from error
         self._retries += 1
         logger.warning(
@@ -208,3 +213,13 @@ class _RetryBudget:
             step,
             error,
         )
+
+
+def _status_word(error: BaseException) -> int | None:
+    """Return the status word behind a transient error, if a card returned one."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ApduError):
+            return cause.sw
+        cause = cause.__cause__
+    return None

@@ -51,7 +51,7 @@ class ServiceLostError(CardError):
 
 
 class ReadCancelledError(CardError):
-    """The agent is shutting down and abandoned the read."""
+    """The read was abandoned at its time limit, or the agent is stopping."""
 
 
 class PcscCardConnection:
@@ -61,8 +61,9 @@ class PcscCardConnection:
     :param counter: the reader's event counter when the card was inserted.
         Every failure and every reconnect checks it again, so that a card
         swapped for another is never taken for the first one.
-    :param cancelled: set when the agent shuts down; the next exchange then
-        raises instead of talking to the card.
+    :param cancelled: set when the read is abandoned at its time limit or
+        the agent shuts down; the next exchange then raises instead of
+        talking to the card.
     """
 
     def __init__(self, reader: str, counter: int, cancelled: threading.Event) -> None:
@@ -105,7 +106,7 @@ class PcscCardConnection:
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         """Send one command APDU; see ``CardConnection.transmit``."""
         if self._cancelled.is_set():
-            raise ReadCancelledError("The read was cancelled because the agent stops")
+            raise ReadCancelledError("The read was cancelled")
         result, response = scard.SCardTransmit(self._card, self._protocol, list(apdu))
         if result != scard.SCARD_S_SUCCESS:
             raise self._convert(PcscError("SCardTransmit", result))

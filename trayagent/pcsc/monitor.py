@@ -9,26 +9,34 @@ another. Events reach the event loop through the ``publish`` callable, which
 must be safe to call from any thread.
 """
 
-import concurrent.futures
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from smartcard import scard
 
+from ..card.errors import NotThaiIdCardError
 from ..events import (
     CardInserted,
     CardMute,
     CardRemoved,
     MonitorEvent,
+    MonitorFailed,
     ReaderAdded,
     ReaderRemoved,
     ServiceChanged,
 )
-from ..reading import ReadJob, ReadOptions, ReadOutcome, start_read_thread
+from ..reading import (
+    ReadFuture,
+    ReadJob,
+    ReadOptions,
+    ReadOutcome,
+    finished_read,
+    start_read_thread,
+)
 from ..status import ServiceState
 from . import scard as pcsc
 from .connection import PcscCardConnection
@@ -55,7 +63,10 @@ class _Slot:
     insertion: int | None = None
     counter: int = 0
     mute: bool = False  # the card gave no ATR
-    job: concurrent.futures.Future[ReadOutcome] | None = None
+    job: ReadFuture | None = None
+    # The code of a read that showed the card is not a Thai ID card; later
+    # requests get it back without a command sent to the card.
+    rejection: str | None = None
 
 
 class Monitor:
@@ -81,7 +92,8 @@ class Monitor:
         self._stopping = threading.Event()
         self._context: int | None = None
         self._service: tuple[ServiceState, str | None] | None = None
-        self._read_threads: set[threading.Thread] = set()
+        self._read_jobs: dict[threading.Thread, ReadJob] = {}
+        self._retry_delays = _service_retry_delays()
         self._thread = threading.Thread(target=self._run, name="pcsc-monitor")
 
     def start(self) -> None:
@@ -91,7 +103,8 @@ class Monitor:
     def stop(self, timeout: float = 1.0) -> None:
         """Wake the blocked wait with ``SCardCancel`` and join every thread.
 
-        Reads in progress stop at their next APDU.
+        Reads in progress stop at their next APDU. A read blocked in a PC/SC
+        call is abandoned after ``timeout``.
         """
         self._stopping.set()
         deadline = time.monotonic() + timeout
@@ -104,27 +117,39 @@ class Monitor:
                     pcsc.cancel(self._context)
             self._thread.join(STOP_CANCEL_INTERVAL)
         with self._lock:
-            threads = list(self._read_threads)
-        for thread in threads:
+            jobs = list(self._read_jobs.items())
+        for _thread, job in jobs:
+            job.cancel()
+        for thread, _job in jobs:
             thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread.is_alive():
             logger.warning("The PC/SC monitor did not stop within %.1f s", timeout)
+        stuck = sum(thread.is_alive() for thread, _job in jobs)
+        if stuck:
+            # Their threads are daemons blocked in a PC/SC call, so the
+            # process still exits.
+            logger.warning("Abandoning %d card reads blocked in PC/SC", stuck)
 
-    def request_read(self, reader: str) -> concurrent.futures.Future[ReadOutcome]:
+    def request_read(self, reader: str) -> ReadFuture:
         """Read the card in ``reader`` now, or join the read already running.
 
         Safe to call from any thread. The future ends with a
         :class:`ReadOutcome`; its ``code`` is ``NO_CARD``, ``UNKNOWN_READER``
-        or ``CARD_UNRESPONSIVE`` when no read could start.
+        or ``CARD_UNRESPONSIVE`` when no read could start, and the
+        remembered ``NOT_THAI_ID_CARD`` when an earlier read of this
+        insertion found that the card is not a Thai ID card.
         """
         with self._lock:
             slot = self._slots.get(reader)
             if slot is None:
-                return _finished(ReadOutcome(reader, "UNKNOWN_READER"))
+                return finished_read(ReadOutcome(reader, "UNKNOWN_READER"))
             if slot.insertion is None:
-                return _finished(ReadOutcome(reader, "NO_CARD"))
+                return finished_read(ReadOutcome(reader, "NO_CARD"))
             if slot.mute:
-                return _finished(ReadOutcome(reader, "CARD_UNRESPONSIVE"))
+                return finished_read(ReadOutcome(reader, "CARD_UNRESPONSIVE"))
+            if slot.rejection is not None:
+                outcome = ReadOutcome(reader, slot.rejection, remembered=True)
+                return finished_read(outcome)
             return self._start_read(reader, slot)
 
     def readers_with_card(self) -> list[str]:
@@ -139,22 +164,17 @@ class Monitor:
     # The monitor thread
 
     def _run(self) -> None:
-        delays = itertools.chain(
-            SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
-        )
         while not self._stopping.is_set():
             try:
                 self._watch()
-                delays = itertools.chain(
-                    SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
-                )
             except PcscError as error:
                 self._on_service_error(error)
-            except Exception:
+            except Exception as error:
                 logger.exception("The PC/SC monitor hit an unexpected error; going on")
                 self._drop_context()
+                self._publish(MonitorFailed(type(error).__name__))
             if not self._stopping.is_set() and self._context is None:
-                self._stopping.wait(next(delays))
+                self._stopping.wait(next(self._retry_delays))
         self._drop_context()
         logger.info("PC/SC monitor stopped")
 
@@ -167,10 +187,18 @@ class Monitor:
             return
         pnp_state = scard.SCARD_STATE_UNAWARE
         pnp_supported = True
-        self._set_service(ServiceState.AVAILABLE, None)
+        first_list = True
         while not self._stopping.is_set():
             readers = pcsc.list_readers(context)
             self._sync_readers(readers)
+            if first_list:
+                # The service answered on the new context, so the outage is
+                # over and the next one starts again at the shortest delay.
+                # The readers are announced first, so clients that see the
+                # service available never see a passing "no readers" state.
+                first_list = False
+                self._retry_delays = _service_retry_delays()
+                self._set_service(ServiceState.AVAILABLE, None)
             states = [(name, self._slots[name].state) for name in readers]
             if pnp_supported:
                 states.append((pcsc.PNP_NOTIFICATION, pnp_state))
@@ -222,7 +250,15 @@ class Monitor:
     def _on_reader_event(self, event: ReaderEvent) -> None:
         with self._lock:
             slot = self._slots.get(event.reader)
-        if slot is None or pcsc.is_gone(event):
+        if slot is None:
+            return  # not listed, so it is not in the next wait either
+        if pcsc.is_gone(event):
+            # Feed the state back all the same, or the next wait returns at
+            # once with the same change and the loop spins. A card in a reader
+            # that became unavailable cannot be read any more.
+            if slot.insertion is not None:
+                self._end_insertion(event.reader, slot)
+            slot.state = event.state
             return
         first_look = slot.state == scard.SCARD_STATE_UNAWARE
         # The counter changes on every insertion and removal, so a card swapped
@@ -244,6 +280,7 @@ class Monitor:
             slot.insertion = None
             slot.job = None
             slot.mute = False
+            slot.rejection = None
         logger.info("Card removed from %s", reader)
         self._publish(CardRemoved(reader, insertion))
 
@@ -278,14 +315,17 @@ class Monitor:
 
     def _on_service_error(self, error: PcscError) -> None:
         self._drop_context()
-        with self._lock:
-            names = list(self._slots)
-        for name in names:
-            self._forget_reader(name)
+        # The new service state goes out before the readers are forgotten,
+        # so clients never see the reader list empty while the service still
+        # counts as available, which reads as a passing "no readers" state.
         if error.result == scard.SCARD_E_NO_ACCESS:
             self._set_service(ServiceState.NO_ACCESS, "SERVICE_NO_ACCESS", error)
         else:
             self._set_service(ServiceState.UNAVAILABLE, "SERVICE_UNAVAILABLE", error)
+        with self._lock:
+            names = list(self._slots)
+        for name in names:
+            self._forget_reader(name)
 
     def _set_service(
         self, state: ServiceState, code: str | None, error: PcscError | None = None
@@ -309,23 +349,47 @@ class Monitor:
 
     # Card reads
 
-    def _start_read(
-        self, reader: str, slot: _Slot
-    ) -> concurrent.futures.Future[ReadOutcome]:
+    def _start_read(self, reader: str, slot: _Slot) -> ReadFuture:
         """Start a read of the slot's insertion unless one runs; call under the lock."""
         if slot.job is not None and not slot.job.done():
             return slot.job
         insertion = slot.insertion
         assert insertion is not None
-        future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
+        cancelled = threading.Event()
+        if self._stopping.is_set():
+            cancelled.set()
+        connection = PcscCardConnection(reader, slot.counter, cancelled)
+        job = ReadJob(
+            reader, insertion, connection, self._options(), self._publish, cancelled
+        )
+        future = ReadFuture(job.read)
         slot.job = future
-        connection = PcscCardConnection(reader, slot.counter, self._stopping)
-        job = ReadJob(reader, insertion, connection, self._options(), self._publish)
-        start_read_thread(job, future, self._read_threads, self._lock)
+        # Added before the thread starts, so the callback never runs here
+        # under the lock.
+        future.add_done_callback(
+            lambda done: self._remember_rejection(reader, insertion, done)
+        )
+        start_read_thread(job, future, self._read_jobs, self._lock)
         return future
 
+    def _remember_rejection(
+        self, reader: str, insertion: int, future: ReadFuture
+    ) -> None:
+        """Store a NOT_THAI_ID_CARD outcome for the insertion; runs on the read thread."""
+        if future.exception() is not None:
+            return
+        outcome = future.result()
+        if outcome.code != NotThaiIdCardError.code:
+            return
+        with self._lock:
+            slot = self._slots.get(reader)
+            if slot is not None and slot.insertion == insertion:
+                slot.rejection = outcome.code
 
-def _finished(outcome: ReadOutcome) -> concurrent.futures.Future[ReadOutcome]:
-    future: concurrent.futures.Future[ReadOutcome] = concurrent.futures.Future()
-    future.set_result(outcome)
-    return future
+
+def _service_retry_delays() -> Iterator[float]:
+    """Return the waits of one outage: SERVICE_RETRY_DELAYS, then its last forever."""
+    return itertools.chain(
+        SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
+    )
+

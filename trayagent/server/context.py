@@ -9,14 +9,15 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from ..reading import ReadFuture
 from .hub import Hub
 
 
 class CardSource(Protocol):
     """Where reads come from: the PC/SC monitor, or the simulated reader."""
 
-    def request_read(self, reader: str) -> Any:
-        """Start or join a read; return a ``concurrent.futures.Future``."""
+    def request_read(self, reader: str) -> ReadFuture:
+        """Start or join a read; return its future."""
         ...
 
     def readers_with_card(self) -> list[str]:

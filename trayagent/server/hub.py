@@ -32,6 +32,7 @@ class ReaderRecord:
     atr: bytes | None = None
     error_code: str | None = None
     reading: bool = False  # from ReadStarted to ReadFinished
+    read: int = 0  # the number of the latest read started
     expects_photo: bool = True  # the running read will fetch the photo
     # The running read sent card.photo, or card.error PHOTO_INVALID for it.
     photo_done: bool = False
@@ -39,8 +40,8 @@ class ReaderRecord:
     photo: Message | None = None  # the cached card.photo body
     laser: Message | None = None  # the cached card.laser body
     nhso: Message | None = None  # the cached card.nhso body
-    # Requests waiting for the read of this insertion: (client or None, id).
-    requests: list[tuple[Client | None, Any]] = field(default_factory=list)
+    # Requests waiting for a read of this insertion: (client, id, read number).
+    requests: list[tuple[Client, Any, int]] = field(default_factory=list)
 
     def snapshot(self) -> dict[str, Any]:
         """Return the reader as it appears in ``hello`` and ``/api/status``."""
@@ -132,6 +133,8 @@ class Hub:
         match event:
             case events.ServiceChanged():
                 self._on_service(event)
+            case events.MonitorFailed():
+                self.broadcast(messages.error("error", "MONITOR_FAILED"))
             case events.ReaderAdded(reader=reader):
                 self._on_reader_added(reader)
             case events.ReaderRemoved(reader=reader):
@@ -211,6 +214,7 @@ class Hub:
         match event:
             case events.ReadStarted():
                 record.reading = True
+                record.read = event.read
                 record.expects_photo = event.expects_photo
                 record.photo_done = False
                 record.state = ReaderState.READING
@@ -247,8 +251,15 @@ class Hub:
                 record.error_code = event.code
                 self._send_read_error(record, event.code)
             case events.ReadFinished():
+                # Requests for a newer read stay: a request can join a read
+                # that started after this one ended but before this event
+                # reached the loop.
+                record.requests = [
+                    entry for entry in record.requests if entry[2] > event.read
+                ]
+                if event.read != record.read:
+                    return
                 record.reading = False
-                record.requests.clear()
                 if record.state is ReaderState.READING:
                     record.state = ReaderState.PRESENT
 
@@ -286,24 +297,32 @@ class Hub:
     def _send_read_error(self, record: ReaderRecord, code: str) -> None:
         body = messages.error("card.error", code, reader=record.name)
         self._send_read_result(record, body, photo=False)
-        record.requests.clear()
+        record.requests = [
+            entry for entry in record.requests if entry[2] > record.read
+        ]
 
     def _send_read_result(
         self, record: ReaderRecord, body: Message, *, photo: bool
     ) -> None:
-        """Send a read's message, with the request id to each requesting client."""
-        requesters = {
-            client: request_id for client, request_id in record.requests if client
-        }
+        """Send a read's message to every client.
+
+        A client that requested the running read gets one copy per request,
+        each with that request's id; other clients get it once, without id.
+        """
+        request_ids: dict[Client, list[Any]] = {}
+        for client, request_id, read in record.requests:
+            if read == record.read:
+                request_ids.setdefault(client, []).append(request_id)
         text = messages.encode(body)
         for client in list(self.clients):
             if photo and not client.include_photo:
                 continue
-            if client in requesters:
-                answer = messages.with_id(body, requesters[client])
-                client.deliver(answer, messages.encode(answer))
-            else:
+            if client not in request_ids:
                 client.deliver(body, text)
+                continue
+            for request_id in request_ids[client]:
+                answer = messages.with_id(body, request_id)
+                client.deliver(answer, messages.encode(answer))
 
     # Clients
 
@@ -327,11 +346,13 @@ class Hub:
         for client in list(self.clients):
             client.deliver(body, text)
 
-    def add_request(self, reader: str, client: Client | None, request_id: Any) -> None:
-        """Remember that ``client`` waits for the read of ``reader``'s card."""
+    def add_request(
+        self, reader: str, client: Client, request_id: Any, read: int
+    ) -> None:
+        """Remember that ``client`` waits for read number ``read`` of ``reader``."""
         record = self.readers.get(reader)
         if record is not None:
-            record.requests.append((client, request_id))
+            record.requests.append((client, request_id, read))
 
 
 def _hex(data: bytes | None) -> str | None:

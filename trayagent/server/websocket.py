@@ -254,8 +254,11 @@ def _on_read(
     else:
         readers = [reader]
     for name in readers:
-        hub.add_request(name, client, request_id)
         future = source.request_read(name)
+        # The read's events reach the hub on this loop, so none of them can
+        # be handled before the request is stored.
+        if future.read:
+            hub.add_request(name, client, request_id, future.read)
         task = asyncio.ensure_future(
             _report_unstarted(client, name, future, request_id)
         )
@@ -266,9 +269,16 @@ def _on_read(
 async def _report_unstarted(
     client: Client, reader: str, future: Any, request_id: Any
 ) -> None:
-    """Tell the client when its read could not even start."""
+    """Tell the client when its read could not even start.
+
+    A remembered outcome (a card found not to be a Thai ID card) is sent
+    again as the ``card.error`` that the read gave.
+    """
     outcome = await asyncio.wrap_future(future)
-    if outcome.code in ("NO_CARD", "UNKNOWN_READER", "CARD_UNRESPONSIVE"):
+    if outcome.remembered:
+        body = messages.error("card.error", outcome.code, reader=reader)
+        client.send(messages.encode(messages.with_id(body, request_id)))
+    elif outcome.code in ("NO_CARD", "UNKNOWN_READER", "CARD_UNRESPONSIVE"):
         _reply_error(client, outcome.code, request_id, reader=reader)
 
 
