@@ -155,6 +155,25 @@ def test_closed_connection_blames_polkit(result):
     assert check.details["polkit_checked"] is True
 
 
+def test_no_service_with_polkit_names_both_causes():
+    # libpcsclite reports NO_SERVICE when pcscd hangs up before the library
+    # has written anything, so polkit comes first and the library second.
+    check = service_check("linux", NO_SERVICE, POLKIT_USER)
+    assert "polkit most likely refused it" in check.summary
+    assert "(SCARD_E_NO_SERVICE)" in check.summary
+    assert check.fix.index("60-trayagent-pcscd.rules") < check.fix.index(
+        "second pcsc-lite library"
+    )
+
+
+def test_no_service_without_polkit_blames_library():
+    pcscd = replace(POLKIT_USER, effective_uid=0)
+    check = service_check("linux", NO_SERVICE, pcscd)
+    assert "running, but trayagent cannot connect" in check.summary
+    assert "polkit" not in check.fix
+    assert "second pcsc-lite library" in check.fix
+
+
 def test_polkit_rule_is_one_line():
     fix = service_check("linux", closed(CLOSED_RESULTS[0]), POLKIT_USER).fix
     rule = fix[fix.index("polkit.addRule(") : fix.index("});") + 3]

@@ -292,10 +292,12 @@ def test_connection_closed_before_accepting(pcsc_stack, tmp_path):
     service = json.loads(completed.stdout)["checks"][0]
     assert service["verdict"] == "problem"
     # libpcsclite 1.9.9 and later report SECURITY_VIOLATION, older ones
-    # COMM_ERROR.
+    # COMM_ERROR; either reports NO_SERVICE when the socket closes before
+    # the library has sent its first message, which depends on scheduling.
     assert service["details"]["result"] in {
         "SCARD_W_SECURITY_VIOLATION",
         "SCARD_F_COMM_ERROR",
+        "SCARD_E_NO_SERVICE",
     }
     assert service["details"]["effective_uid"] == os.geteuid()
     polkit_checked = service["details"]["polkit_checked"]

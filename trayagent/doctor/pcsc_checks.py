@@ -401,6 +401,15 @@ def _pcscd_advice(result: str | None, pcscd: PcscdFacts) -> tuple[str, str]:
         )
     if pcscd.running and result in _CONNECTION_CLOSED:
         return _connection_closed_advice(result, pcscd)
+    if pcscd.running and result in _SERVICE_DOWN and pcscd.polkit_checked:
+        # A library that looks for pcscd elsewhere gets SCARD_E_NO_SERVICE,
+        # but so does libpcsclite 1.9.9 when pcscd closes the connection
+        # before the library has sent its first message, as a polkit refusal
+        # can. So the fix names both causes, polkit first.
+        summary, fix = _connection_closed_advice(result, pcscd)
+        if not pcscd.mismatch_evidence:
+            fix += " If polkit allows it and this stays, " + _mismatch_fix(pcscd)
+        return summary, fix
     if pcscd.running:
         return _mismatch_advice(result, pcscd)
     return (
