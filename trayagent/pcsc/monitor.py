@@ -57,7 +57,12 @@ STOP_CANCEL_INTERVAL = 0.05
 
 @dataclass
 class _Slot:
-    """What the monitor knows about one reader; used under the monitor's lock."""
+    """The monitor's record of one reader.
+
+    The monitor thread alone writes ``state``. Every other field changes
+    under the monitor's lock, because ``request_read`` and the read threads
+    read or write it.
+    """
 
     state: int = scard.SCARD_STATE_UNAWARE
     insertion: int | None = None
@@ -375,7 +380,11 @@ class Monitor:
     def _remember_rejection(
         self, reader: str, insertion: int, future: ReadFuture
     ) -> None:
-        """Store a NOT_THAI_ID_CARD outcome for the insertion; runs on the read thread."""
+        """Store a NOT_THAI_ID_CARD outcome for the insertion.
+
+        Runs on the thread that ends the future: the read thread, or the
+        deadline timer, whose ``READ_TIMEOUT`` is never stored.
+        """
         if future.exception() is not None:
             return
         outcome = future.result()
@@ -392,4 +401,3 @@ def _service_retry_delays() -> Iterator[float]:
     return itertools.chain(
         SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
     )
-
