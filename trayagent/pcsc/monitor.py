@@ -3,10 +3,13 @@
 The ``pcsc-monitor`` thread owns one PC/SC context and blocks in
 ``SCardGetStatusChange`` with an infinite timeout over every reader plus the
 ``\\\\?PnP?\\Notification`` pseudo-reader, so cards and readers are seen
-without polling. Each read runs on a ``card-read-N`` thread of its own with
-its own context, so a slow card in one reader never delays the events of
-another. Events reach the event loop through the ``publish`` callable, which
-must be safe to call from any thread.
+without polling. Where the service has no such pseudo-reader (macOS), the
+wait ends every ``PNP_FALLBACK_TIMEOUT_MS`` to list the readers again.
+
+Each read runs on a ``card-read-N`` thread of its own with its own context,
+so a slow card in one reader never delays the events of another. Events
+reach the event loop through the ``publish`` callable, which must be safe
+to call from any thread.
 """
 
 import itertools
