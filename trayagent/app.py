@@ -200,6 +200,9 @@ class Agent:
         The checks talk to the PC/SC service and the agent's own port, so
         they run on a thread of their own, not on the tray's.
         """
+        # A daemon, because nothing joins it on quit: its SCardConnect can
+        # block for as long as another program holds a transaction on the
+        # card, and quitting must not wait for a report.
         thread = threading.Thread(
             target=self._save_diagnostics, name="diagnostics", daemon=True
         )
@@ -499,7 +502,8 @@ class Agent:
                 self._tray = None
             self.server.call_soon(self._stop_asking_about_origins)
             return
-        # The loop returns after stop(), and the agent ends with it either way.
+        # run() returns after stop(), or when the backend ends its loop on
+        # its own. The agent stops in both cases.
         self._stopping.set()
 
     def _handle_signals(self) -> None:

@@ -1,9 +1,13 @@
-"""Facts the PC/SC monitor publishes to the event loop.
+"""Facts the card source (the PC/SC monitor or the simulated reader) publishes.
 
 The monitor and card-read threads create these frozen values and hand them
-to the event loop thread with ``call_soon_threadsafe``; nothing else crosses
-between the threads. ``insertion`` numbers every card insertion in the
-process, so data read from one insertion can never be mistaken for the next.
+to the event loop thread with ``call_soon_threadsafe``. The simulated reader
+also creates them on the thread that inserts or removes its card. The only
+other value that crosses from these threads to the loop is the
+:class:`~trayagent.reading.ReadOutcome` that ends a requested read's future.
+
+``insertion`` numbers every card insertion in the process, so data read
+from one insertion can never be mistaken for the next.
 """
 
 from dataclasses import dataclass, field

@@ -1,9 +1,10 @@
 """Logging set-up: a daily rotating file, and stderr when run from a terminal.
 
-Called once on the main thread before any other thread starts. Every line
-names its thread (``MainThread`` for the tray, ``pcsc-monitor``,
-``ws-server``, ``card-read-N``) because the agent's work is spread across
-them.
+:func:`setup_logging` configures the agent, and :func:`log_to_stderr` a
+one-shot command such as ``trayagent doctor``. Either is called once on the
+main thread before any other thread starts. Every line names its thread
+(``MainThread`` for the tray, ``pcsc-monitor``, ``ws-server``,
+``card-read-N``) because the agent's work is spread across them.
 """
 
 import logging

@@ -55,7 +55,11 @@ _READ_NUMBERS = itertools.count(1)
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """What a read fetches and how long it may take."""
+    """The parts a read fetches and its time limit.
+
+    :param timeout: the time limit in seconds of each step: the connection,
+        personal data and photo together, then each optional read alone.
+    """
 
     auto_read: bool = True
     include_photo: bool = True
@@ -151,7 +155,9 @@ class ReadJob:
         )
         started = time.monotonic()
         try:
-            self._arm_deadline(CardReadFailed(self.reader, self.insertion, TIMEOUT_CODE))
+            self._arm_deadline(
+                CardReadFailed(self.reader, self.insertion, TIMEOUT_CODE)
+            )
             self._open_connection()
             result = read_card(
                 self.connection,
@@ -184,10 +190,11 @@ class ReadJob:
         return outcome if self._finish() else None
 
     def _open_connection(self) -> None:
-        """Open the connection, retrying transient failures as a read part does.
+        """Open the connection, retrying transient failures like a read part.
 
         Another program's exclusive connection (a sharing violation) or its
-        reset of the card makes the first connect fail for a moment. Each
+        reset of the card makes the first connect fail for a moment, so the
+        connect gets the retries and window of :class:`RetryBudget`. Each
         retry goes through ``reconnect``, which first waits briefly for the
         reader's state to change.
         """
@@ -299,7 +306,7 @@ class ReadJob:
         self.on_timeout(ReadOutcome(self.reader, TIMEOUT_CODE))
 
     def _finish(self) -> bool:
-        """Publish ``ReadFinished`` unless the deadline did; return whether it did not."""
+        """Publish ``ReadFinished`` and return ``True``, unless the deadline did."""
         with self._lock:
             if self._ended:
                 return False
@@ -349,6 +356,8 @@ def start_read_thread(
     # A daemon, because the thread may stay blocked in a PC/SC call that no
     # other thread can interrupt (see the module docstring). Its read is
     # abandoned at the deadline, and the process must still exit on stop.
-    thread = threading.Thread(target=run, name=f"card-read-{job.insertion}", daemon=True)
+    thread = threading.Thread(
+        target=run, name=f"card-read-{job.insertion}", daemon=True
+    )
     jobs[thread] = job
     thread.start()

@@ -52,8 +52,8 @@ DEFAULT_TIMEOUT = 10.0
 LONG_FORM_LENGTH = 0x17
 # Version and state bytes before the code in the long form.
 LONG_FORM_HEADER_LENGTH = 7
-# Bytes below this are control characters: never the first letter of a
-# short-form code, but what the long form's first version byte looks like.
+# Bytes below this are control characters. They never start a short-form
+# code, but the long form's first byte, a version, is expected to be one.
 _FIRST_PRINTABLE = 0x20
 
 FIELD = "laser_id"
@@ -154,7 +154,7 @@ def decode_laser_id(response: bytes) -> LaserId:
     byte is the long form, whose first byte is a version. Only a response
     of padding alone is judged by its length.
     """
-    form = _laser_form(response)
+    form = _detect_form(response)
     if form == "long":
         header = response[:LONG_FORM_HEADER_LENGTH]
         area = response[LONG_FORM_HEADER_LENGTH:]
@@ -167,17 +167,17 @@ def decode_laser_id(response: bytes) -> LaserId:
     return LaserId(raw, None, form, (_invalid_warning(raw),), header)
 
 
-def _laser_form(response: bytes) -> LaserForm:
-    if _holds_code(response):
+def _detect_form(response: bytes) -> LaserForm:
+    if _is_laser_code(response):
         return "short"
-    if _holds_code(response[LONG_FORM_HEADER_LENGTH:]):
+    if _is_laser_code(response[LONG_FORM_HEADER_LENGTH:]):
         return "long"
     if not decode_tis620(response).text:
         return "long" if len(response) >= LONG_FORM_LENGTH else "short"
     return "short" if response[0] >= _FIRST_PRINTABLE else "long"
 
 
-def _holds_code(data: bytes) -> bool:
+def _is_laser_code(data: bytes) -> bool:
     return _CODE_PATTERN.fullmatch(decode_tis620(data).text) is not None
 
 

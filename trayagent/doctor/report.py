@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..autostart.command import WINDOWS_CONSOLE_PROGRAM
 from ..files import write_text_atomically
 
 logger = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ def console_command() -> str:
     On Windows that is ``trayagent-cli.exe``, because ``trayagent.exe`` is
     built without a console and prints nothing.
     """
-    return "trayagent-cli.exe" if sys.platform == "win32" else "trayagent"
+    return WINDOWS_CONSOLE_PROGRAM if sys.platform == "win32" else "trayagent"
 
 
 def _plural(count: int, word: str) -> str:

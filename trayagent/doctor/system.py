@@ -25,8 +25,8 @@ _ERROR_INVALID_PARAMETER = 87
 def process_alive(pid: int) -> bool | None:
     """Return whether process ``pid`` exists; ``None`` where this cannot be asked.
 
-    On Windows ``os.kill`` ends the process instead of probing it, so the
-    process is opened and its exit code read instead.
+    On Windows ``os.kill`` would end the process rather than probe it, so
+    this opens the process and reads its exit code there.
     """
     if pid <= 0:
         return None
@@ -41,43 +41,6 @@ def process_alive(pid: int) -> bool | None:
     except OSError:
         return None
     return True
-
-
-def _windows_process_alive(pid: int) -> bool | None:
-    """Ask Windows whether ``pid`` runs, with OpenProcess and GetExitCodeProcess.
-
-    NOTE: a process that ended with exit code 259 (STILL_ACTIVE) reads as
-    running; Windows gives no other way to tell it apart through this call.
-    """
-    import ctypes  # noqa: PLC0415 - Windows only
-    from ctypes import wintypes  # noqa: PLC0415 - Windows only
-
-    try:
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    except (AttributeError, OSError):
-        return None
-    kernel32.OpenProcess.restype = wintypes.HANDLE
-    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
-    kernel32.GetExitCodeProcess.argtypes = (
-        wintypes.HANDLE,
-        ctypes.POINTER(wintypes.DWORD),
-    )
-    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
-    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
-    if not handle:
-        error = ctypes.get_last_error()
-        if error == _ERROR_INVALID_PARAMETER:
-            return False  # no process has this id
-        if error == _ERROR_ACCESS_DENIED:
-            return True  # it exists but belongs to another user
-        return None
-    try:
-        exit_code = wintypes.DWORD()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(exit_code)):
-            return None
-        return exit_code.value == _STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
 
 
 def process_arguments(pid: int, proc: Path = Path("/proc")) -> list[str] | None:
@@ -175,3 +138,40 @@ def _holds_socket(entry: Path, targets: set[str]) -> bool:
         except OSError:
             continue
     return False
+
+
+def _windows_process_alive(pid: int) -> bool | None:
+    """Ask Windows whether ``pid`` runs, with OpenProcess and GetExitCodeProcess.
+
+    NOTE: a process that ended with exit code 259 (STILL_ACTIVE) reads as
+    running; Windows gives no other way to tell it apart through this call.
+    """
+    import ctypes  # noqa: PLC0415 - Windows only
+    from ctypes import wintypes  # noqa: PLC0415 - Windows only
+
+    try:
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    except (AttributeError, OSError):
+        return None
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.GetExitCodeProcess.argtypes = (
+        wintypes.HANDLE,
+        ctypes.POINTER(wintypes.DWORD),
+    )
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        error = ctypes.get_last_error()
+        if error == _ERROR_INVALID_PARAMETER:
+            return False  # no process has this id
+        if error == _ERROR_ACCESS_DENIED:
+            return True  # it exists but belongs to another user
+        return None
+    try:
+        exit_code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(exit_code)):
+            return None
+        return exit_code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)

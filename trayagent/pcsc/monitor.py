@@ -3,10 +3,13 @@
 The ``pcsc-monitor`` thread owns one PC/SC context and blocks in
 ``SCardGetStatusChange`` with an infinite timeout over every reader plus the
 ``\\\\?PnP?\\Notification`` pseudo-reader, so cards and readers are seen
-without polling. Each read runs on a ``card-read-N`` thread of its own with
-its own context, so a slow card in one reader never delays the events of
-another. Events reach the event loop through the ``publish`` callable, which
-must be safe to call from any thread.
+without polling. Where the service has no such pseudo-reader (macOS), the
+wait ends every ``PNP_FALLBACK_TIMEOUT_MS`` to list the readers again.
+
+Each read runs on a ``card-read-N`` thread of its own with its own context,
+so a slow card in one reader never delays the events of another. Events
+reach the event loop through the ``publish`` callable, which must be safe
+to call from any thread.
 """
 
 import itertools
@@ -57,7 +60,12 @@ STOP_CANCEL_INTERVAL = 0.05
 
 @dataclass
 class _Slot:
-    """What the monitor knows about one reader; used under the monitor's lock."""
+    """The monitor's record of one reader.
+
+    The monitor thread alone writes ``state``. Every other field changes
+    under the monitor's lock, because ``request_read`` and the read threads
+    read or write it.
+    """
 
     state: int = scard.SCARD_STATE_UNAWARE
     insertion: int | None = None
@@ -375,7 +383,11 @@ class Monitor:
     def _remember_rejection(
         self, reader: str, insertion: int, future: ReadFuture
     ) -> None:
-        """Store a NOT_THAI_ID_CARD outcome for the insertion; runs on the read thread."""
+        """Store a NOT_THAI_ID_CARD outcome for the insertion.
+
+        Runs on the thread that ends the future: the read thread, or the
+        deadline timer, whose ``READ_TIMEOUT`` is never stored.
+        """
         if future.exception() is not None:
             return
         outcome = future.result()
@@ -392,4 +404,3 @@ def _service_retry_delays() -> Iterator[float]:
     return itertools.chain(
         SERVICE_RETRY_DELAYS, itertools.repeat(SERVICE_RETRY_DELAYS[-1])
     )
-

@@ -4,9 +4,9 @@
 the thread that repaints the icon, and tests drive it directly. Rendering the
 specs to pystray happens in :mod:`trayagent.tray.trayicon`.
 
-The menu is a list of sections separated by lines. A later section (allowed
-and blocked web sites, start at login, recent activity) is one more function
-in ``_SECTIONS`` that takes a :class:`MenuContext` and returns its items.
+The menu is a list of sections separated by lines. Each section is a
+function in ``_SECTIONS`` that takes a :class:`MenuContext` and returns its
+items. An agent that cannot serve shows only ``_PROBLEM_SECTIONS``.
 """
 
 from collections.abc import Callable, Mapping
