@@ -198,7 +198,7 @@ class ReadJob:
         retry goes through ``reconnect``, which first waits briefly for the
         reader's state to change.
         """
-        retries = RetryBudget("connection", time.monotonic)
+        retries = RetryBudget("card", time.monotonic)
         try:
             self.connection.open()
             return
