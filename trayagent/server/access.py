@@ -238,8 +238,8 @@ def _log_rejection(request: web.Request, origin: str, verdict: Verdict) -> None:
     settings_path = request.app.get(SETTINGS_PATH, "the settings file")
     logger.warning(
         "Rejected %s from origin %s: it is not allowed. To allow it, run "
-        "'trayagent origins allow %s' or add it to \"allowed_origins\" in %s, "
-        "then restart trayagent.",
+        "'trayagent origins allow %s', which takes effect at once, or add it "
+        "to \"allowed_origins\" in %s and restart trayagent.",
         request.path,
         origin,
         origin,
