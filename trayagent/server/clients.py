@@ -95,11 +95,13 @@ class Client:
             self._close_later(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
         elif now - self._last_rate_error >= 1.0:
             self._last_rate_error = now
-            self.send(_rate_limited_text())
+            # deliver(), so that a client of an old format gets its own error.
+            body = messages.error("error", "RATE_LIMITED")
+            self.deliver(body, messages.encode(body))
         return False
 
     def deliver(self, body: dict[str, Any], text: str) -> None:
-        """Queue a broadcast message, given as its body and its encoded text.
+        """Queue a message of the agent's, given as its body and its encoded text.
 
         A client speaking another protocol overrides this to translate
         ``body``; this one sends ``text`` as it is, so a broadcast is
@@ -180,6 +182,3 @@ class Client:
                 "Closing WebSocket client %s failed: %s", self.name, closing.exception()
             )
 
-
-def _rate_limited_text() -> str:
-    return messages.encode(messages.error("error", "RATE_LIMITED"))
