@@ -1,4 +1,4 @@
-"""Limits of ``/ws``: message sizes, stalled clients, held connections.
+"""Limits of the server: message sizes, stalled clients, held connections.
 
 Each test serves the agent's application on a real aiohttp server on
 127.0.0.1 and connects real aiohttp WebSocket clients with the ``Origin``
@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from trayagent.server import websocket
-from trayagent.server.access import OriginPolicy
+from trayagent.server.access import MAX_PENDING_ORIGINS, OriginPolicy
 from trayagent.server.app import ServerConfig, create_app
 from trayagent.server.clients import SEND_TIMEOUT
 from trayagent.server.hub import Hub
@@ -310,3 +310,58 @@ def test_held_site_allowed_later_is_admitted():
     assert allowed["state"] == "allowed"
     assert hello["type"] == "hello"
 
+
+
+def test_pending_sites_are_capped(caplog):
+    async def scenario():
+        async with serving() as agent:
+            for number in range(MAX_PENDING_ORIGINS):
+                socket = await agent.connect(f"https://site{number}.example")
+                await receive_json(socket)  # access pending
+                await socket.close()
+            extra = await agent.handshake_status("https://one-more.example")
+            pending = set(agent.app[websocket.access.POLICY].pending)
+            allowed = await agent.handshake_status(CLINIC)
+            return extra, pending, allowed
+
+    caplog.set_level(logging.WARNING, "trayagent")
+    extra, pending, allowed = asyncio.run(scenario())
+    assert extra == 403
+    assert len(pending) == MAX_PENDING_ORIGINS
+    assert "https://one-more.example" not in pending
+    assert allowed == 101
+    assert "20 sites already wait for approval" in caplog.text
+
+
+async def post_origins(agent: Agent, data: bytes, content_type: str) -> int:
+    url = f"http://127.0.0.1:{agent.port}/api/origins"
+    headers = {"Content-Type": content_type}
+    async with agent.session.post(url, data=data, headers=headers) as response:
+        return response.status
+
+
+def test_origin_change_needs_json_content_type(caplog):
+    body = json.dumps({"origin": UNKNOWN, "action": "allow"}).encode()
+
+    async def scenario():
+        async with serving() as agent:
+            statuses = {
+                content_type: await post_origins(agent, body, content_type)
+                for content_type in (
+                    "text/plain",
+                    "application/x-www-form-urlencoded",
+                    "multipart/form-data; boundary=x",
+                    "application/json",
+                    "application/json; charset=utf-8",
+                )
+            }
+            return statuses
+
+    caplog.set_level(logging.WARNING, "trayagent")
+    statuses = asyncio.run(scenario())
+    assert statuses["text/plain"] == 415
+    assert statuses["application/x-www-form-urlencoded"] == 415
+    assert statuses["multipart/form-data; boundary=x"] == 415
+    assert statuses["application/json"] == 200
+    assert statuses["application/json; charset=utf-8"] == 200
+    assert "Content-Type 'text/plain' is not application/json" in caplog.text
