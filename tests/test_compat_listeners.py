@@ -5,8 +5,8 @@ import socket
 import time
 
 import aiohttp
-
 from e2e.support import START_TIMEOUT, AgentProcess, free_port, run
+
 from trayagent.simcard import PEOPLE
 
 

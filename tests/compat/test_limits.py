@@ -91,7 +91,8 @@ def test_oversized_and_nested_messages(name, caplog):
 
 
 @pytest.mark.parametrize(
-    "path, scheme", [("/ws", "ws"), ("/api/card/current", "http"), ("/api/status", "http")]
+    "path, scheme",
+    [("/ws", "ws"), ("/api/card/current", "http"), ("/api/status", "http")],
 )
 def test_pythaiidcard_rejects_foreign_host(path, scheme):
     async def scenario():

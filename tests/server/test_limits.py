@@ -16,14 +16,13 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from test_slow_client import NoCards, open_stalled_client
 
 from trayagent.server import websocket
 from trayagent.server.access import MAX_PENDING_ORIGINS, OriginPolicy
 from trayagent.server.app import ServerConfig, create_app
 from trayagent.server.clients import SEND_TIMEOUT
 from trayagent.server.hub import Hub
-
-from test_slow_client import NoCards, open_stalled_client
 
 CLINIC = "https://clinic.example"
 UNKNOWN = "https://unknown.example"
@@ -43,7 +42,9 @@ class Agent:
     def hub(self) -> Hub:
         return self.app[websocket.HUB]
 
-    async def connect(self, origin: str | None = None) -> aiohttp.ClientWebSocketResponse:
+    async def connect(
+        self, origin: str | None = None
+    ) -> aiohttp.ClientWebSocketResponse:
         headers = {"Origin": origin} if origin else None
         return await self.session.ws_connect(self.url, headers=headers)
 
@@ -309,7 +310,6 @@ def test_held_site_allowed_later_is_admitted():
     assert pending["state"] == "pending"
     assert allowed["state"] == "allowed"
     assert hello["type"] == "hello"
-
 
 
 def test_pending_sites_are_capped(caplog):

@@ -143,8 +143,12 @@ async def card_parts(socket):
     reader = {"name": READER, "state": "read", "card": CARD, "laser": laser}
     await send(socket, hello(readers=[reader]))
     error = {"code": "APPLET_NOT_FOUND", "message": "m"}
-    await send(socket, {"type": "card.nhso", "reader": READER, "nhso": None, "error": error})
-    await send(socket, {"type": "card.laser", "reader": READER, "laser": laser["laser"]})
+    await send(
+        socket, {"type": "card.nhso", "reader": READER, "nhso": None, "error": error}
+    )
+    await send(
+        socket, {"type": "card.laser", "reader": READER, "laser": laser["laser"]}
+    )
     await serve_until_closed(socket)
 
 
@@ -199,7 +203,8 @@ def make_scripted_agent() -> web.Application:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         await send(
-            socket, {"type": "access", "state": "pending", "origin": "x", "message": "m"}
+            socket,
+            {"type": "access", "state": "pending", "origin": "x", "message": "m"},
         )
         await asyncio.sleep(0.3)
         await socket.close(code=WSCloseCode.GOING_AWAY, message=b"agent stopping")

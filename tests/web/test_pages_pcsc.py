@@ -27,7 +27,7 @@ pytestmark = pytest.mark.pcsc
 def pcsc_agent(
     tmp_path: Path, pcsc_stack: object, clinic_origin: str
 ) -> Iterator[AgentProcess]:
-    """An agent on pcscd that allows the clinic site, with its logs checked at the end."""
+    """An agent on pcscd that allows the clinic site; its logs are checked at exit."""
     agent = start_pcsc_agent(tmp_path / "agent", [clinic_origin])
     yield agent
     assert agent.stop() == 0, agent.output()
@@ -58,6 +58,8 @@ def test_test_page_shows_card_from_pcscd(pcsc_agent, slot0, page):
     assert "กรุงเทพมหานคร" in field(page, "address")
     assert "(simulated)" not in page.text_content("#agent")
     assert page.is_hidden("#simulator")
+    status = page.evaluate("async () => (await fetch('/api/status')).json()")
+    assert status["simulated"] is False
     screenshot = keep_screenshot(page, "test-page-pcscd.png")
     assert screenshot.stat().st_size > 10_000
 

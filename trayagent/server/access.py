@@ -148,6 +148,7 @@ def request_origin(request: web.Request) -> str | None:
     """Return the normalized Origin of ``request``, or ``None`` without one."""
     return request.get(ORIGIN)
 
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -265,7 +266,7 @@ def _log_rejection(request: web.Request, origin: str, verdict: Verdict) -> None:
     logger.warning(
         "Rejected %s from origin %s: it is not allowed. To allow it, run "
         "'trayagent origins allow %s', which takes effect at once, or add it "
-        "to \"allowed_origins\" in %s and restart trayagent.",
+        'to "allowed_origins" in %s and restart trayagent.',
         request.path,
         origin,
         origin,

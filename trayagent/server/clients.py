@@ -181,4 +181,3 @@ class Client:
             logger.debug(
                 "Closing WebSocket client %s failed: %s", self.name, closing.exception()
             )
-

@@ -27,13 +27,13 @@ from .. import access, messages
 from ..clients import Client
 from ..context import CONFIG, HUB, SOURCE, CardSource, ServerConfig
 from ..hub import Hub
-from ..rest import MAX_BODY_SIZE, READ_WAIT_MARGIN
 from ..limits import LimitLog
+from ..rest import MAX_BODY_SIZE, READ_WAIT_MARGIN
 from ..websocket import (
     LIMIT_LOG,
-    NOT_JSON,
     MAX_FRAME_SIZE,
     MAX_MESSAGE_SIZE,
+    NOT_JSON,
     connection_limit_reached,
     decode_json,
     log_oversized_message,
@@ -329,8 +329,6 @@ def request_reads(app: web.Application) -> str | None:
     for reader in readers:
         source.request_read(reader)
     return None
-
-
 
 
 def strip_prefix(value: str | None, *prefixes: str) -> str:
