@@ -1,18 +1,40 @@
 """The compatibility endpoints, switched on in the settings of a real agent."""
 
 import json
+import socket
+import time
 
 import aiohttp
+from e2e.support import START_TIMEOUT, AgentProcess, free_port, run
 
-from e2e.support import AgentProcess, free_port, run
 from trayagent.simcard import PEOPLE
 
 
 def start_agent(tmp_path, settings):
+    """Start a simulated agent and wait for the listeners its settings add.
+
+    ``AgentProcess.start`` returns once the agent's own port listens; the
+    compatibility listeners start after it.
+    """
     agent = AgentProcess(tmp_path, "--simulate")
     agent.config_dir.mkdir(parents=True)
     (agent.config_dir / "settings.json").write_text(json.dumps(settings))
-    return agent.start()
+    agent.start()
+    ports = [value for key, value in settings.items() if key.endswith("_port")]
+    deadline = time.monotonic() + START_TIMEOUT
+    for port in ports:
+        while not port_listens(port):
+            assert time.monotonic() < deadline, f"port {port} does not listen"
+            time.sleep(0.05)
+    return agent
+
+
+def port_listens(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 async def insert_test_card(agent, card="jaidee"):

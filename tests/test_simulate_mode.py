@@ -60,3 +60,62 @@ def test_simulator_routes_absent_without_simulate(tmp_path, monkeypatch):
     finally:
         agent.stop()
     assert status_code == 404
+
+
+def test_status_reports_simulated(tmp_path):
+    agent = AgentProcess(tmp_path, "--simulate").start()
+    try:
+
+        async def status():
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"{agent.base_url}/api/status") as response:
+                    return await response.json()
+
+        body = run(status())
+    finally:
+        assert agent.stop() == 0
+    assert body["simulated"] is True
+    assert [reader["name"] for reader in body["readers"]] == [READER]
+
+
+def test_photo_off_on_websocket_and_rest(tmp_path):
+    agent = AgentProcess(tmp_path, "--simulate").start()
+    try:
+
+        async def scenario():
+            async with (
+                await WsClient.connect(agent.ws_url) as with_photo,
+                await WsClient.connect(f"{agent.ws_url}?photo=0") as without_photo,
+            ):
+                await with_photo.receive()  # hello
+                await without_photo.receive()  # hello
+                async with aiohttp.ClientSession() as session:
+                    url = f"{agent.base_url}/api/simulator/insert"
+                    async with session.post(url, json={"card": "jaidee"}) as response:
+                        assert response.status == 204
+                    await with_photo.expect("card.photo", reader=READER)
+                    # The photo went to every client that wants it before
+                    # this ping is answered, so its absence here is final.
+                    await without_photo.send({"type": "ping", "id": 1})
+                    await without_photo.expect("pong", id=1)
+                    async with session.get(f"{agent.base_url}/api/card") as response:
+                        card = await response.json()
+                    url = f"{agent.base_url}/api/card?photo=0"
+                    async with session.get(url) as response:
+                        card_without_photo = await response.json()
+                async with await WsClient.connect(
+                    f"{agent.ws_url}?photo=0"
+                ) as late_client:
+                    late_hello = await late_client.receive()
+                return without_photo.types(), card, card_without_photo, late_hello
+
+        types, card, card_without_photo, late_hello = run(scenario())
+    finally:
+        assert agent.stop() == 0
+    assert "card.read" in types
+    assert "card.photo" not in types
+    assert card["photo"]["data_url"].startswith("data:image/jpeg;base64,")
+    assert card_without_photo["card"]["citizen_id"] == PEOPLE["jaidee"].citizen_id
+    assert "photo" not in card_without_photo
+    assert late_hello["readers"][0]["card"] is not None
+    assert late_hello["readers"][0]["photo"] is None

@@ -60,6 +60,9 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
     # Client messages
     "INVALID_JSON": "The message is not valid JSON.",
     "INVALID_MESSAGE": "The message is not a JSON object with a valid 'type'.",
+    "UNSUPPORTED_MEDIA_TYPE": (
+        "The request body must be JSON sent with Content-Type: application/json."
+    ),
     "UNKNOWN_TYPE": "The message type is not known.",
     "BINARY_FRAME": "Binary frames are not accepted; send JSON text.",
     "MESSAGE_TOO_LARGE": "The message is larger than the limit of 64 KiB.",

@@ -66,7 +66,10 @@ def test_other_origins_are_rejected_headless(start_agent, origin):
 def test_headless_rejection_logs_how_to_allow(start_agent):
     agent = start_agent()
     assert run(handshake_status(agent.ws_url, Origin="https://new.example")) == 403
-    assert "trayagent origins allow https://new.example" in agent.log_text()
+    log = agent.log_text()
+    assert "run 'trayagent origins allow https://new.example', which takes" in log
+    assert "takes effect at once" in log
+    assert "and restart trayagent" in log
 
 
 def test_rest_from_other_origin_is_rejected(start_agent):

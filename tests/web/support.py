@@ -1,12 +1,10 @@
-"""A simulated agent and small web servers for the browser tests.
+"""Agents and small web servers for the browser tests.
 
 :func:`start_agent` runs ``python -m trayagent --headless --simulate`` as a
-subprocess when the command line has ``--simulate``, and otherwise serves
-the same application in this process: the agent's ``create_app`` with a
-:class:`SimulatedReader` and the simulator routes, on the agent's own
-server thread. Either way the test talks to it over HTTP and WebSocket
-only. :class:`StaticSite` serves a folder from 127.0.0.1, as a clinic's web
-server would.
+subprocess, and :func:`start_pcsc_agent` runs it without ``--simulate``, so
+that it reads the cards of the session's pcscd. The tests talk to either
+over HTTP and WebSocket only. :class:`StaticSite` serves files from
+127.0.0.1, as a clinic's web server would.
 """
 
 import json
@@ -15,19 +13,12 @@ import sys
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from e2e.support import AgentProcess, free_port
 
-from trayagent.reading import ReadOptions
-from trayagent.server.access import OriginPolicy
-from trayagent.server.app import create_app
-from trayagent.server.context import ServerConfig
-from trayagent.server.hub import Hub
-from trayagent.server.simulator_routes import add_simulator_routes
 from trayagent.server.thread import ServerThread
-from trayagent.simulator import SimulatedReader
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CLIENT_JS = REPOSITORY / "trayagent" / "server" / "static" / "client.js"
@@ -35,14 +26,12 @@ EXAMPLES = REPOSITORY / "docs" / "examples"
 HTTP_TIMEOUT = 10.0
 
 
-class RunningAgent(Protocol):
-    port: int
-
-    def stop(self) -> Any: ...
+ARTIFACTS = REPOSITORY / "test-artifacts" / "web"
+"""Screenshots the browser tests keep; git ignores the folder."""
 
 
 def simulate_option_available() -> bool:
-    """Return whether ``trayagent`` accepts ``--simulate`` yet."""
+    """Return whether ``trayagent --help`` lists ``--simulate``."""
     result = subprocess.run(
         [sys.executable, "-m", "trayagent", "--help"],
         capture_output=True,
@@ -53,44 +42,37 @@ def simulate_option_available() -> bool:
     return "--simulate" in result.stdout
 
 
-class InProcessAgent:
-    """The agent's application with the simulated reader, on a server thread."""
+def start_agent(home: Path, allowed_origins: list[str]) -> AgentProcess:
+    """Start a simulated agent that allows ``allowed_origins``.
 
-    def __init__(self, port: int, allowed_origins: list[str]) -> None:
-        self.port = port
-        self.hub = Hub()
-        self.policy = OriginPolicy(allowed_origins)
-        self.server = ServerThread(self._make_app, port)
-        self.simulator = SimulatedReader(
-            lambda event: self.server.call_soon(self.hub.handle, event),
-            ReadOptions,
-        )
-
-    def _make_app(self) -> web.Application:
-        config = ServerConfig(port=self.port, simulated=True)
-        app = create_app(self.hub, self.simulator, config, self.policy)
-        add_simulator_routes(app, self.simulator)
-        return app
-
-    def start(self) -> "InProcessAgent":
-        self.server.start()
-        self.simulator.start()
-        return self
-
-    def stop(self) -> None:
-        self.simulator.stop()
-        self.server.stop()
+    :raises AssertionError: when ``trayagent --help`` lacks ``--simulate``,
+        which means the installed command line is not this checkout's.
+    """
+    assert simulate_option_available(), (
+        "'python -m trayagent --help' does not list --simulate; "
+        "reinstall this checkout with ./dev setup test"
+    )
+    return _start(AgentProcess(home, "--simulate"), allowed_origins)
 
 
-def start_agent(home: Path, allowed_origins: list[str]) -> RunningAgent:
-    """Start a simulated agent that allows ``allowed_origins``."""
-    if not simulate_option_available():
-        return InProcessAgent(free_port(), allowed_origins).start()
-    agent = AgentProcess(home, "--simulate")
+def start_pcsc_agent(home: Path, allowed_origins: list[str]) -> AgentProcess:
+    """Start an agent that reads pcscd's readers and allows ``allowed_origins``."""
+    return _start(AgentProcess(home), allowed_origins)
+
+
+def _start(agent: AgentProcess, allowed_origins: list[str]) -> AgentProcess:
     agent.config_dir.mkdir(parents=True, exist_ok=True)
     settings = {"allowed_origins": allowed_origins}
     (agent.config_dir / "settings.json").write_text(json.dumps(settings))
     return agent.start()
+
+
+def keep_screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as ``ARTIFACTS/name`` and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def post(url: str, body: dict | None = None) -> int:

@@ -7,6 +7,7 @@ reader, a read that fails), so every state a page must show is reached.
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -136,6 +137,21 @@ async def joined_read(socket):
     await serve_until_closed(socket, on_message)
 
 
+async def card_parts(socket):
+    """A laser ID cached before connecting, then an NHSO read that fails."""
+    laser = {"laser": {"code": "JT1-2345678-90"}, "error": None}
+    reader = {"name": READER, "state": "read", "card": CARD, "laser": laser}
+    await send(socket, hello(readers=[reader]))
+    error = {"code": "APPLET_NOT_FOUND", "message": "m"}
+    await send(
+        socket, {"type": "card.nhso", "reader": READER, "nhso": None, "error": error}
+    )
+    await send(
+        socket, {"type": "card.laser", "reader": READER, "laser": laser["laser"]}
+    )
+    await serve_until_closed(socket)
+
+
 async def drops_after_hello(socket):
     await send(socket, hello())
     await asyncio.sleep(0.3)
@@ -151,11 +167,13 @@ SCRIPTS = {
     "reads": reads,
     "joined-read": joined_read,
     "drops-after-hello": drops_after_hello,
+    "card-parts": card_parts,
 }
 
 
 def make_scripted_agent() -> web.Application:
     app = web.Application()
+    seen_keys: set[str] = set()
 
     async def harness(request):
         return web.Response(text=HARNESS, content_type="text/html")
@@ -174,6 +192,24 @@ def make_scripted_agent() -> web.Application:
     async def refused(request):
         return web.Response(status=403, text="forbidden")
 
+    async def pending_once(request):
+        """Hold the first connection of each key, as a tray would, and close
+        it as a stopping agent does. Refuse later ones, as an agent that
+        restarted without a tray does."""
+        key = request.match_info["key"]
+        if key in seen_keys:
+            return web.Response(status=403, text="forbidden")
+        seen_keys.add(key)
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await send(
+            socket,
+            {"type": "access", "state": "pending", "origin": "x", "message": "m"},
+        )
+        await asyncio.sleep(0.3)
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"agent stopping")
+        return socket
+
     async def scripted(request):
         socket = web.WebSocketResponse()
         await socket.prepare(request)
@@ -184,6 +220,7 @@ def make_scripted_agent() -> web.Application:
     app.router.add_get("/client.js", client_js)
     app.router.add_get("/ws/blocked", blocked)
     app.router.add_get("/ws/refused", refused)
+    app.router.add_get("/ws/pending-once/{key}", pending_once)
     app.router.add_get("/ws/{name}", scripted)
     app.router.add_get("/api/status", refused)
     return app
@@ -195,6 +232,39 @@ def scripted_agent() -> Iterator[ServerThread]:
     server.start()
     yield server
     server.stop()
+
+
+class FullAgent:
+    """An agent that is full: every handshake gets 503, REST still responds.
+
+    ``/api/status`` allows every origin by CORS, as the agent does for an
+    allowed site. ``requests`` counts the requests of each path.
+    """
+
+    def __init__(self) -> None:
+        self.requests: dict[str, int] = {"/ws": 0, "/api/status": 0}
+        self.server = ServerThread(self._make_app, free_port())
+
+    def _make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/ws", self._handle)
+        app.router.add_get("/api/status", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.requests[request.path] += 1
+        headers = {"Access-Control-Allow-Origin": "*"}
+        if request.path == "/ws":
+            return web.Response(status=503, text="full", headers=headers)
+        return web.json_response({"agent": "scripted"}, headers=headers)
+
+
+@pytest.fixture
+def full_agent() -> Iterator[FullAgent]:
+    agent = FullAgent()
+    agent.server.start()
+    yield agent
+    agent.server.stop()
 
 
 @pytest.fixture
@@ -214,6 +284,11 @@ def connect(page, url: str) -> None:
             });
             client.on("state", ({ state }) => window.states.push(state));
             client.on("card", ({ card }) => window.cards.push(card.citizen_id));
+            window.parts = [];
+            for (const part of ["laser", "nhso"]) {
+                client.on(part, (detail) => window.parts.push(
+                    [part, detail.reader, detail[part], detail.error]));
+            }
             client.connect();
             window.client = client;
         }""",
@@ -359,3 +434,82 @@ def test_read_when_not_connected_rejects(harness, closed_port_url):
     )
 
     assert code == "NOT_CONNECTED"
+
+
+def test_waiting_ends_when_agent_stops(harness, scripted_agent):
+    # The agent stops while holding the connection, and comes back without
+    # a tray, which rejects the site.
+    connect(harness, ws_url(scripted_agent, "pending-once/stops"))
+
+    states = wait_for_state(harness, "blocked")
+
+    assert states == ["waiting-for-approval", "connecting", "blocked"]
+    assert harness.evaluate("() => window.client.access") is None
+
+
+def test_blocked_site_keeps_retrying_slowly(harness, scripted_agent):
+    # The page records each delay the client requests. With retryDelay 1
+    # and maxRetryDelay 100, slow retries request 50 to 100 ms, and the
+    # fast sequence starts at 0.5 to 1 ms.
+    harness.evaluate(
+        """() => {
+            window.timeline = [];
+            const setTimeoutOriginal = window.setTimeout;
+            window.setTimeout = (callback, delay) => {
+                window.timeline.push(["delay", delay]);
+                return setTimeoutOriginal(callback, delay);
+            };
+            const client = new window.trayagent.TrayAgentClient({
+                url: "URL", retryDelay: 1, maxRetryDelay: 100,
+            });
+            client.on("state", ({ state }) => window.timeline.push(["state", state]));
+            client.connect();
+            window.client = client;
+        }""".replace("URL", ws_url(scripted_agent, "refused"))
+    )
+
+    harness.wait_for_function(
+        """() => {
+            const index = window.timeline.findIndex(([, value]) => value === "blocked");
+            return index >= 0 && window.timeline.slice(index).length > 4;
+        }""",
+        timeout=TIMEOUT_MS,
+    )
+    timeline = harness.evaluate("() => window.timeline")
+    blocked_at = timeline.index(["state", "blocked"])
+    later = timeline[blocked_at + 1 :]
+
+    assert [entry for entry in later if entry[0] == "state"] == []
+    assert all(delay >= 50 for _, delay in later), later
+
+
+def test_full_agent_is_not_blocked(harness, full_agent):
+    connect(harness, f"ws://127.0.0.1:{full_agent.server.port}/ws")
+
+    # Each failure from the third on sends a probe. By the time the third
+    # probe arrives, the client has long handled the response to the first.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while full_agent.requests["/api/status"] < 3:
+        assert time.monotonic() < deadline, full_agent.requests
+        harness.wait_for_timeout(50)
+    states = harness.evaluate("() => window.states")
+
+    assert "blocked" not in states
+    assert "agent-not-running" not in states
+    assert harness.evaluate("() => window.client.state") == "connecting"
+
+
+def test_laser_and_nhso_events(harness, scripted_agent):
+    connect(harness, ws_url(scripted_agent, "card-parts"))
+
+    harness.wait_for_function("() => window.parts.length === 3", timeout=TIMEOUT_MS)
+    parts = harness.evaluate("() => window.parts")
+    reader = harness.evaluate("name => window.client.readers.get(name)", READER)
+
+    laser = {"code": "JT1-2345678-90"}
+    error = {"code": "APPLET_NOT_FOUND", "message": "m"}
+    assert parts[0] == ["laser", READER, laser, None]
+    assert parts[1] == ["nhso", READER, None, error]
+    assert parts[2] == ["laser", READER, laser, None]
+    assert reader["laser"] == {"laser": laser, "error": None}
+    assert reader["nhso"] == {"nhso": None, "error": error}

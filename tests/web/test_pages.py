@@ -1,7 +1,8 @@
-"""The agent's test page and the example integration page in headless Chromium.
+"""The test page and the example page in headless Chromium, simulated card.
 
-Set ``TRAYAGENT_UPDATE_SCREENSHOTS=1`` to also save the test page's
-screenshot to ``docs/images/test-page.png``.
+The agent runs with ``--simulate``. Screenshots are kept in
+``test-artifacts/web``; set ``TRAYAGENT_UPDATE_SCREENSHOTS=1`` to also copy
+the test page's screenshot to ``docs/images/test-page.png``.
 """
 
 import os
@@ -11,7 +12,7 @@ from trayagent.simcard import PEOPLE
 from trayagent.simulator import SIMULATED_READER
 
 from .conftest import OTHER_HOST
-from .support import REPOSITORY, post
+from .support import REPOSITORY, keep_screenshot, post
 
 TIMEOUT_MS = 10_000
 JAIDEE = PEOPLE["jaidee"]
@@ -39,7 +40,7 @@ def field(page, name: str) -> str:
     return page.text_content(f'[data-field="{name}"]')
 
 
-def test_test_page_shows_card_and_photo(agent, page, tmp_path):
+def test_test_page_shows_card_and_photo(agent, page):
     page.goto(agent_url(agent, "/"))
     page.wait_for_selector('#state[data-state="ready"]', timeout=TIMEOUT_MS)
     page.wait_for_selector("#simulator:not([hidden])", timeout=TIMEOUT_MS)
@@ -61,8 +62,7 @@ def test_test_page_shows_card_and_photo(agent, page, tmp_path):
     assert "card.read" in page.text_content("#log")
     assert "(simulated)" in page.text_content("#agent")
 
-    screenshot = tmp_path / "test-page.png"
-    page.screenshot(path=str(screenshot), full_page=True)
+    screenshot = keep_screenshot(page, "test-page-simulated.png")
     assert screenshot.stat().st_size > 10_000
     if os.environ.get("TRAYAGENT_UPDATE_SCREENSHOTS") == "1":
         target = REPOSITORY / "docs" / "images" / "test-page.png"
@@ -118,7 +118,7 @@ def test_test_page_connected_late_shows_the_card(agent, page):
     assert field(page, "citizen_id") == PEOPLE["rakdee"].citizen_id
 
 
-def test_example_page_fills_the_form(agent, page, clinic_origin, tmp_path):
+def test_example_page_fills_the_form(agent, page, clinic_origin):
     page.goto(f"{clinic_origin}/registration.html?agent_port={agent.port}")
     page.wait_for_selector('#status[data-state="ready"]', timeout=TIMEOUT_MS)
 
@@ -136,7 +136,7 @@ def test_example_page_fills_the_form(agent, page, clinic_origin, tmp_path):
     assert page.input_value("#gender") == "male"
     assert page.input_value("#address").endswith("กรุงเทพมหานคร")
     assert page.get_attribute("#status", "data-state") == "card-in"
-    page.screenshot(path=str(tmp_path / "example-page.png"), full_page=True)
+    keep_screenshot(page, "example-page-simulated.png")
 
     remove(agent)
     page.wait_for_selector('#status[data-state="ready"]', timeout=TIMEOUT_MS)

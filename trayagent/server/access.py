@@ -16,7 +16,8 @@ The policy, in order:
    page among them) and origins on the allow-list are served; origins on
    the block-list are rejected. Any other origin waits for staff to allow
    or block it in the tray (a WebSocket is held open, a REST request gets
-   403); without a tray it is rejected and the log says how to allow it.
+   403); without a tray, or when ``MAX_PENDING_ORIGINS`` sites wait
+   already, it is rejected and the log says how to allow it.
 3. A request without ``Origin`` comes from a program on this PC, or from a
    browser navigating or loading a subresource. Browsers mark the latter
    with ``Sec-Fetch-Site``: values other than ``none`` (typed or bookmarked
@@ -40,6 +41,11 @@ logger = logging.getLogger(__name__)
 
 # Seconds between two log lines about the same rejected origin.
 REJECTION_LOG_INTERVAL = 60.0
+
+# Sites waiting for staff at once. Each is a menu entry in the tray, and a
+# page can make up many origins (one per subdomain), so further unknown
+# sites are rejected, as without a tray, until staff decide on some.
+MAX_PENDING_ORIGINS = 20
 
 # Seconds a browser may cache a CORS preflight answer.
 PREFLIGHT_MAX_AGE = 600
@@ -87,9 +93,16 @@ class OriginPolicy:
         if not self.interactive:
             return Verdict.REJECTED
         if origin not in self.pending:
+            if self.pending_full:
+                return Verdict.REJECTED
             self.pending.add(origin)
             self._on_pending(origin)
         return Verdict.PENDING
+
+    @property
+    def pending_full(self) -> bool:
+        """Whether ``MAX_PENDING_ORIGINS`` sites wait already."""
+        return len(self.pending) >= MAX_PENDING_ORIGINS
 
     def allow(self, origin: str) -> None:
         """Put an origin on the allow-list."""
@@ -134,6 +147,7 @@ def request_verdict(request: web.Request) -> Verdict | None:
 def request_origin(request: web.Request) -> str | None:
     """Return the normalized Origin of ``request``, or ``None`` without one."""
     return request.get(ORIGIN)
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -236,10 +250,23 @@ def _log_rejection(request: web.Request, origin: str, verdict: Verdict) -> None:
         logger.warning("Rejected %s from blocked origin %s", request.path, origin)
         return
     settings_path = request.app.get(SETTINGS_PATH, "the settings file")
+    policy = request.app[POLICY]
+    valid = normalize_origin(origin) is not None
+    if valid and policy.interactive and policy.pending_full:
+        logger.warning(
+            "Rejected %s from origin %s: %d sites already wait for approval in "
+            "the tray. Allow or block some of them, or run 'trayagent origins "
+            "allow %s'.",
+            request.path,
+            origin,
+            MAX_PENDING_ORIGINS,
+            origin,
+        )
+        return
     logger.warning(
         "Rejected %s from origin %s: it is not allowed. To allow it, run "
-        "'trayagent origins allow %s' or add it to \"allowed_origins\" in %s, "
-        "then restart trayagent.",
+        "'trayagent origins allow %s', which takes effect at once, or add it "
+        'to "allowed_origins" in %s and restart trayagent.',
         request.path,
         origin,
         origin,

@@ -95,11 +95,13 @@ class Client:
             self._close_later(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
         elif now - self._last_rate_error >= 1.0:
             self._last_rate_error = now
-            self.send(_rate_limited_text())
+            # deliver(), so that a client of an old format gets its own error.
+            body = messages.error("error", "RATE_LIMITED")
+            self.deliver(body, messages.encode(body))
         return False
 
     def deliver(self, body: dict[str, Any], text: str) -> None:
-        """Queue a broadcast message, given as its body and its encoded text.
+        """Queue a message of the agent's, given as its body and its encoded text.
 
         A client speaking another protocol overrides this to translate
         ``body``; this one sends ``text`` as it is, so a broadcast is
@@ -161,14 +163,21 @@ class Client:
         """Close politely, but cut a client that does not read the close frame."""
         if self._writer is not None:
             self._writer.cancel()
-        try:
-            await asyncio.wait_for(
-                self.socket.close(code=code, message=reason.encode()), CLOSE_TIMEOUT
+        closing = asyncio.ensure_future(
+            self.socket.close(code=code, message=reason.encode())
+        )
+        # Not asyncio.wait_for: aiohttp shields the flush of the close frame,
+        # so cancelling the close waits as long as the client does not read.
+        await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT)
+        # A transport closed with unread data waits to flush it, and the
+        # handler, still counted as a connection, waits with it. Aborting
+        # drops the data and ends both; it does nothing to a flushed one.
+        if self.transport is not None:
+            self.transport.abort()
+        await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT)
+        if not closing.done():
+            closing.cancel()
+        elif not closing.cancelled() and closing.exception() is not None:
+            logger.debug(
+                "Closing WebSocket client %s failed: %s", self.name, closing.exception()
             )
-        except (TimeoutError, ConnectionError, RuntimeError):
-            if self.transport is not None:
-                self.transport.abort()
-
-
-def _rate_limited_text() -> str:
-    return messages.encode(messages.error("error", "RATE_LIMITED"))

@@ -130,10 +130,19 @@ async def _change_origin(request: web.Request) -> web.StreamResponse:
     """Allow, block or forget an origin, for programs on this PC only.
 
     Web pages cannot call this: a request with ``Origin`` or with
-    ``Sec-Fetch-Site`` comes from a browser and is rejected.
+    ``Sec-Fetch-Site`` comes from a browser and is rejected, and so is a
+    body sent without ``Content-Type: application/json`` (HTTP 415).
     """
     if not _from_program(request):
         return error_response("FORBIDDEN_ORIGIN", 403)
+    # A page can send a cross-site POST without a preflight only as a
+    # "simple" request, whose Content-Type is never application/json.
+    if request.content_type != "application/json":
+        logger.warning(
+            "Rejected POST /api/origins: Content-Type %r is not application/json",
+            request.content_type[:60],
+        )
+        return error_response("UNSUPPORTED_MEDIA_TYPE", 415)
     try:
         body = await request.json()
     except ValueError:

@@ -9,6 +9,7 @@ closes it with code 1008.
 """
 
 import asyncio
+import collections
 import json
 import logging
 from typing import Any
@@ -20,22 +21,37 @@ from . import access, messages
 from .clients import Client
 from .context import CONFIG, HUB, SETTINGS, SOURCE
 from .hub import Hub
+from .limits import LimitLog
 
 logger = logging.getLogger(__name__)
 
-# Client messages larger than this get a MESSAGE_TOO_LARGE error. aiohttp
-# closes the connection (code 1009) only above MAX_FRAME_SIZE.
+# Client messages larger than this get a MESSAGE_TOO_LARGE error and a
+# warning in the log. Above MAX_FRAME_SIZE aiohttp closes the connection
+# with code 1009 (message too big) instead, before the message is read.
 MAX_MESSAGE_SIZE = 64 * 1024
 MAX_FRAME_SIZE = 1024 * 1024
 
-# Connections open at once, admitted and held together. A clinic PC runs a
-# handful of tabs; more than this means a page that leaks connections.
+# Admitted connections open at once. A clinic PC runs a handful of tabs;
+# more than this means a page that leaks connections.
 MAX_CONNECTIONS = 32
 
+# Connections held for sites that staff have not decided on, in total and
+# per site. They have their own budget, apart from MAX_CONNECTIONS, so an
+# unknown site can never make an allowed site's connections fail with 503.
+MAX_HELD_CONNECTIONS = 8
+MAX_HELD_PER_ORIGIN = 4
+
 HELD = web.AppKey("held_connections", dict)
+# Warnings about limits that clients hit, rate-limited per application.
+LIMIT_LOG = web.AppKey("limit_log", LimitLog)
+# Handshakes in progress of connections that will be held, by origin.
+HANDSHAKES = web.AppKey("held_handshakes", collections.Counter)
 
 # Tasks that nobody awaits, kept referenced until they end.
 _background_tasks: set[asyncio.Task[None]] = set()
+
+# The value decode_json returns for text that is not JSON (None is JSON).
+NOT_JSON = object()
 
 
 def hello(app: web.Application, client: Client | None) -> messages.Message:
@@ -62,17 +78,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
     """Serve one WebSocket connection until it closes."""
     app = request.app
     hub = app[HUB]
-    held = _held(app)
-    if len(hub.clients) + sum(map(len, held.values())) >= MAX_CONNECTIONS:
-        logger.warning(
-            "Rejected a WebSocket connection: %d connections already open",
-            MAX_CONNECTIONS,
-        )
-        return access.error_response("TOO_MANY_CONNECTIONS", 503)
+    origin = access.request_origin(request)
+    pending = access.request_verdict(request) is access.Verdict.PENDING
+    held_origin = origin if pending else None
+    refusal = _refuse_connection(app, held_origin)
+    if refusal is not None:
+        return refusal
 
     socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=30)
-    await socket.prepare(request)
-    origin = access.request_origin(request)
     client = Client(
         socket,
         _peer_name(request),
@@ -80,25 +93,11 @@ async def handle(request: web.Request) -> web.StreamResponse:
         transport=request.transport,
     )
     client.origin = origin
+    await _prepare(app, socket, request, held_origin)
     client.start()
-    if access.request_verdict(request) is access.Verdict.PENDING and origin is not None:
-        held.setdefault(origin, []).append(client)
-        client.send(messages.encode(_access_message("pending", origin)))
-        logger.info(
-            "Holding WebSocket client %s until the site is allowed", client.name
-        )
-    else:
-        _admit(app, client)
     try:
-        async for frame in socket:
-            if frame.type == WSMsgType.TEXT:
-                _on_text(app, client, frame.data)
-            elif frame.type == WSMsgType.BINARY:
-                _on_frame(app, client, None)
-            elif frame.type == WSMsgType.ERROR:
-                logger.info(
-                    "WebSocket client %s failed: %s", client.name, socket.exception()
-                )
+        if await _admit_or_hold(app, client):
+            await _receive(app, client)
     finally:
         _forget(app, client)
         await client.close()
@@ -108,6 +107,23 @@ async def handle(request: web.Request) -> web.StreamResponse:
             len(hub.clients),
         )
     return socket
+
+
+def connection_limit_reached(app: web.Application) -> bool:
+    """Return whether admitted connections are at ``MAX_CONNECTIONS``.
+
+    Logs a rate-limited warning when they are. Compatibility endpoints
+    share the count because their clients join the same hub. They pass
+    their own app, which must have a ``LIMIT_LOG``.
+    """
+    if len(app[HUB].clients) < MAX_CONNECTIONS:
+        return False
+    app[LIMIT_LOG].warning(
+        "connections",
+        "Rejected a WebSocket connection: %d connections already open",
+        MAX_CONNECTIONS,
+    )
+    return True
 
 
 def allow_origin(app: web.Application, origin: str) -> None:
@@ -161,6 +177,95 @@ def _admit(app: web.Application, client: Client) -> None:
     )
 
 
+def _refuse_connection(
+    app: web.Application, held_origin: str | None
+) -> web.Response | None:
+    """Return a 503 response when the connection would exceed its limit."""
+    if held_origin is None:
+        if connection_limit_reached(app):
+            return access.error_response("TOO_MANY_CONNECTIONS", 503)
+        return None
+    held, handshakes = _held(app), app[HANDSHAKES]
+    if sum(map(len, held.values())) + handshakes.total() >= MAX_HELD_CONNECTIONS:
+        app[LIMIT_LOG].warning(
+            "held",
+            "Rejected a WebSocket connection from %s: %d connections already "
+            "wait for approval",
+            held_origin,
+            MAX_HELD_CONNECTIONS,
+        )
+        return access.error_response("TOO_MANY_CONNECTIONS", 503)
+    if len(held.get(held_origin, [])) + handshakes[held_origin] >= MAX_HELD_PER_ORIGIN:
+        app[LIMIT_LOG].warning(
+            f"held {held_origin}",
+            "Rejected a WebSocket connection from %s: %d connections of this "
+            "site already wait for approval",
+            held_origin,
+            MAX_HELD_PER_ORIGIN,
+        )
+        return access.error_response("TOO_MANY_CONNECTIONS", 503)
+    return None
+
+
+async def _prepare(
+    app: web.Application,
+    socket: web.WebSocketResponse,
+    request: web.Request,
+    held_origin: str | None,
+) -> None:
+    """Complete the handshake, counting it against the held limits meanwhile."""
+    handshakes = app[HANDSHAKES]
+    if held_origin is not None:
+        handshakes[held_origin] += 1
+    try:
+        await socket.prepare(request)
+    finally:
+        if held_origin is not None:
+            handshakes[held_origin] -= 1
+            if handshakes[held_origin] <= 0:
+                del handshakes[held_origin]
+
+
+async def _admit_or_hold(app: web.Application, client: Client) -> bool:
+    """Admit, hold or close a new connection; return whether it stays open.
+
+    Staff may have allowed or blocked the site while the handshake was
+    being written, after :func:`allow_origin` or :func:`block_origin` had
+    run, so the policy is checked again here rather than taken from the
+    access middleware.
+    """
+    origin = client.origin
+    if origin is None:
+        _admit(app, client)
+        return True
+    verdict = app[access.POLICY].check(origin)
+    if verdict is access.Verdict.ALLOWED:
+        _admit(app, client)
+        return True
+    if verdict is not access.Verdict.PENDING:
+        await client.close(WSCloseCode.POLICY_VIOLATION, "site not allowed")
+        logger.info("Closed WebSocket client %s: site blocked", client.name)
+        return False
+    _held(app).setdefault(origin, []).append(client)
+    client.send(messages.encode(_access_message("pending", origin)))
+    logger.info("Holding WebSocket client %s until the site is allowed", client.name)
+    return True
+
+
+async def _receive(app: web.Application, client: Client) -> None:
+    async for frame in client.socket:
+        if frame.type == WSMsgType.TEXT:
+            _on_text(app, client, frame.data)
+        elif frame.type == WSMsgType.BINARY:
+            _on_frame(app, client, None)
+        elif frame.type == WSMsgType.ERROR:
+            logger.info(
+                "WebSocket client %s failed: %s",
+                client.name,
+                client.socket.exception(),
+            )
+
+
 def _forget(app: web.Application, client: Client) -> None:
     app[HUB].remove_client(client)
     held = _held(app)
@@ -177,6 +282,8 @@ def _held(app: web.Application) -> dict[str, list[Client]]:
 def init_app(app: web.Application) -> None:
     """Set up this module's state on the application before it starts."""
     app[HELD] = {}
+    app[HANDSHAKES] = collections.Counter()
+    app[LIMIT_LOG] = LimitLog(logger)
 
 
 def _access_message(state: str, origin: str) -> messages.Message:
@@ -188,15 +295,41 @@ def _access_message(state: str, origin: str) -> messages.Message:
 
 
 def _on_text(app: web.Application, client: Client, text: str) -> None:
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_SIZE:
+    size = message_size(text)
+    if size > MAX_MESSAGE_SIZE:
+        log_oversized_message(app, client, size)
         _on_frame(app, client, "MESSAGE_TOO_LARGE")
         return
+    body = decode_json(text)
+    _on_frame(app, client, "INVALID_JSON" if body is NOT_JSON else body)
+
+
+def message_size(text: str) -> int:
+    """Return the size of a text message in UTF-8 bytes, as it was sent."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def log_oversized_message(app: web.Application, client: Client, size: int) -> None:
+    """Log, rate-limited, that ``client`` sent a message over the size limit."""
+    app[LIMIT_LOG].warning(
+        f"size {client.origin}",
+        "WebSocket client %s sent a %d-byte message; the limit is %d bytes",
+        client.name,
+        size,
+        MAX_MESSAGE_SIZE,
+    )
+
+
+def decode_json(text: str) -> Any:
+    """Return the JSON value of ``text``, or ``NOT_JSON`` if it is not JSON.
+
+    Arrays or objects nested thousands deep fit in ``MAX_MESSAGE_SIZE`` but
+    make :func:`json.loads` raise ``RecursionError``; they count as invalid.
+    """
     try:
-        body = json.loads(text)
-    except ValueError:
-        _on_frame(app, client, "INVALID_JSON")
-        return
-    _on_frame(app, client, body)
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return NOT_JSON
 
 
 def _on_frame(app: web.Application, client: Client, body: Any) -> None:

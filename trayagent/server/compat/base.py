@@ -27,8 +27,18 @@ from .. import access, messages
 from ..clients import Client
 from ..context import CONFIG, HUB, SOURCE, CardSource, ServerConfig
 from ..hub import Hub
+from ..limits import LimitLog
 from ..rest import MAX_BODY_SIZE, READ_WAIT_MARGIN
-from ..websocket import MAX_CONNECTIONS, MAX_FRAME_SIZE, MAX_MESSAGE_SIZE
+from ..websocket import (
+    LIMIT_LOG,
+    MAX_FRAME_SIZE,
+    MAX_MESSAGE_SIZE,
+    NOT_JSON,
+    connection_limit_reached,
+    decode_json,
+    log_oversized_message,
+    message_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +117,7 @@ def create_base_app(
     app[access.POLICY] = policy or access.OriginPolicy()
     app[COMPAT] = CompatState(part_wait=config.read_timeout + READ_WAIT_MARGIN)
     app[CLIENTS] = set()
+    app[LIMIT_LOG] = LimitLog(logger)
     app.on_shutdown.append(_close_clients)
     return app
 
@@ -255,16 +266,15 @@ async def serve_websocket(
     """
     app = request.app
     hub = app[HUB]
-    if len(hub.clients) >= MAX_CONNECTIONS:
-        logger.warning(
-            "Rejected a compatibility WebSocket: %d connections already open",
-            MAX_CONNECTIONS,
-        )
+    allowed = access.request_verdict(request) is access.Verdict.ALLOWED
+    # Sites that are not allowed are closed right after the handshake, so
+    # only connections that will join the hub count against its limit.
+    if allowed and connection_limit_reached(app):
         return access.error_response("TOO_MANY_CONNECTIONS", 503)
     socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=30)
     await socket.prepare(request)
     name = _peer_name(request)
-    if access.request_verdict(request) is not access.Verdict.ALLOWED:
+    if not allowed:
         logger.info("Closed compatibility WebSocket %s: site not allowed yet", name)
         await socket.close(
             code=WSCloseCode.POLICY_VIOLATION, message=NOT_ALLOWED_REASON
@@ -296,13 +306,14 @@ async def _receive(
     async for frame in socket:
         if frame.type != WSMsgType.TEXT or not client.take_message_token():
             continue
-        if len(frame.data) > MAX_MESSAGE_SIZE:
+        size = message_size(frame.data)
+        if size > MAX_MESSAGE_SIZE:
+            # The old formats have no error for this, so the message is
+            # dropped without a reply.
+            log_oversized_message(app, client, size)
             continue
-        try:
-            body = json.loads(frame.data)
-        except ValueError:
-            body = None
-        on_message(app, client, body)
+        body = decode_json(frame.data)
+        on_message(app, client, None if body is NOT_JSON else body)
 
 
 def request_reads(app: web.Application) -> str | None:
@@ -318,8 +329,6 @@ def request_reads(app: web.Application) -> str | None:
     for reader in readers:
         source.request_read(reader)
     return None
-
-
 
 
 def strip_prefix(value: str | None, *prefixes: str) -> str:

@@ -31,6 +31,20 @@ export const States = Object.freeze({
 // (policy violation).
 const CLOSE_POLICY_VIOLATION = 1008;
 
+// The optional parts of a card, by the message that carries each; the
+// part's name is also the message's field and the client's event.
+const PARTS = Object.freeze({ "card.laser": "laser", "card.nhso": "nhso" });
+
+// Return `{ [part]: data, error }` from a card.laser or card.nhso message,
+// or from a hello reader's entry of that part. The data is null and
+// `error` is `{ code, message }` when the part could not be read.
+function partOf(part, source) {
+  return { [part]: source[part] ?? null, error: source.error ?? null };
+}
+
+// A reader's fields while it contains no card that has been read.
+const NO_CARD = Object.freeze({ card: null, photo: null, laser: null, nhso: null });
+
 // Reader states from the agent that mean a card is in the reader.
 const CARD_STATES = new Set(["present", "reading", "read", "error", "mute"]);
 
@@ -69,6 +83,11 @@ export class TrayAgentError extends Error {
  * - `card`: `{ reader, card, message }` for each card read, and for each
  *   card already read when the client connects;
  * - `photo`: `{ reader, photo, message }` likewise for photos;
+ * - `laser`: `{ reader, laser, error, message }` for each laser ID read,
+ *   when the agent's `read_laser_id` setting is on; `laser` is null and
+ *   `error` is `{ code, message }` when it could not be read;
+ * - `nhso`: `{ reader, nhso, error, message }` likewise for the NHSO
+ *   health-insurance data, when `read_nhso` is on;
  * - `removed`: `{ reader }` when a card leaves: clear the form;
  * - `card-error`: `{ reader, code, message }` when reading a card fails;
  * - `message`: every message from the agent, and each message by its own
@@ -179,11 +198,21 @@ export class TrayAgentClient extends EventTarget {
     if (socket !== this._socket) return;
     this._socket = null;
     this._rejectPending("DISCONNECTED", "The connection to the agent was lost.");
+    // A held connection that closes is no longer waiting: the agent stopped,
+    // or restarted without a tray and now rejects the site.
+    const wasWaiting = this.access !== null;
+    this.access = null;
     if (this._stopped) return;
+    if (wasWaiting && event.code !== CLOSE_POLICY_VIOLATION) {
+      this._setState(States.CONNECTING);
+    }
     this._failed(event.code);
   }
 
   _failed(code) {
+    // Once blocked, every retry stays slow until a connection succeeds,
+    // whether the agent closes with 1008 or refuses the handshake (403).
+    const blocked = code === CLOSE_POLICY_VIOLATION || this.state === States.BLOCKED;
     if (code === CLOSE_POLICY_VIOLATION) {
       this._setState(States.BLOCKED);
     } else if (this._gotHello) {
@@ -195,25 +224,36 @@ export class TrayAgentClient extends EventTarget {
       this._failures += 1;
       if (this._failures >= this.options.attemptsBeforeNotRunning) this._probe();
     }
-    this._scheduleRetry(code === CLOSE_POLICY_VIOLATION);
+    this._scheduleRetry(blocked);
   }
 
-  // A browser reports a refused handshake (HTTP 403, a site the agent does
-  // not allow) like a refused connection. A no-cors request distinguishes
-  // the two: it resolves, with an opaque response, whenever the agent responds.
+  // A browser reports a refused handshake like a refused connection, and
+  // hides its HTTP status: 403 for a site the agent does not allow, 503
+  // when the agent is full. Two requests to /api/status tell them apart.
+  // A CORS request succeeds only for an allowed site, whose handshake
+  // failed for another reason (503), so the client keeps "connecting"
+  // unless the response is a readable 403. A no-cors request resolves,
+  // with an opaque response, whenever the agent responds at all, so the
+  // site is blocked; else the agent is not running.
   _probe() {
     const url = new URL(this.options.url);
     url.protocol = url.protocol === "wss:" ? "https:" : "http:";
     url.pathname = "/api/status";
     url.search = "";
-    fetch(url, { mode: "no-cors", cache: "no-store" }).then(
-      () => this._afterProbe(States.BLOCKED),
-      () => this._afterProbe(States.AGENT_NOT_RUNNING),
-    );
+    fetch(url, { cache: "no-store" })
+      .then(
+        (response) => (response.status === 403 ? States.BLOCKED : States.CONNECTING),
+        () =>
+          fetch(url, { mode: "no-cors", cache: "no-store" }).then(
+            () => States.BLOCKED,
+            () => States.AGENT_NOT_RUNNING,
+          ),
+      )
+      .then((state) => this._afterProbe(state));
   }
 
   _afterProbe(state) {
-    if (!this._stopped && !this._gotHello && this.state !== States.WAITING_FOR_APPROVAL) {
+    if (!this._stopped && !this._gotHello && this.access === null) {
       this._setState(state);
     }
   }
@@ -291,7 +331,7 @@ export class TrayAgentClient extends EventTarget {
         this._lastRead.delete(message.reader);
         break;
       case "card.inserted":
-        this._setReader(message.reader, { state: "present", card: null, photo: null });
+        this._setReader(message.reader, { state: "present", ...NO_CARD });
         this._lastRead.delete(message.reader);
         break;
       case "card.read":
@@ -301,11 +341,17 @@ export class TrayAgentClient extends EventTarget {
       case "card.photo":
         this._setReader(message.reader, { photo: message.photo });
         break;
+      case "card.laser":
+      case "card.nhso": {
+        const part = PARTS[message.type];
+        this._setReader(message.reader, { [part]: partOf(part, message) });
+        break;
+      }
       case "card.error":
         this._applyCardError(message);
         break;
       case "card.removed":
-        this._setReader(message.reader, { state: "empty", card: null, photo: null });
+        this._setReader(message.reader, { state: "empty", ...NO_CARD });
         this._lastRead.delete(message.reader);
         break;
     }
@@ -351,6 +397,11 @@ export class TrayAgentClient extends EventTarget {
           const { name, card, photo } = entry;
           if (card) this._emit("card", { reader: name, card, message });
           if (photo) this._emit("photo", { reader: name, photo, message });
+          for (const part of Object.values(PARTS)) {
+            if (entry[part]) {
+              this._emit(part, { reader: name, ...partOf(part, entry[part]), message });
+            }
+          }
         }
         break;
       case "card.read":
@@ -359,6 +410,12 @@ export class TrayAgentClient extends EventTarget {
       case "card.photo":
         this._emit("photo", { reader, photo: message.photo, message });
         break;
+      case "card.laser":
+      case "card.nhso": {
+        const part = PARTS[message.type];
+        this._emit(part, { reader, ...partOf(part, message), message });
+        break;
+      }
       case "card.removed":
         this._emit("removed", { reader });
         break;
