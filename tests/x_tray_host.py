@@ -244,11 +244,11 @@ def wait_for_picture(
 def artifacts_dir() -> Path:
     """Return the folder that keeps screenshots after the test run, creating it.
 
-    ``$TRAYAGENT_ARTIFACTS`` names it; the default is ``build/test-artifacts``
-    in the repository, which git ignores.
+    It is ``tray`` inside ``$TRAYAGENT_ARTIFACTS``, by default inside
+    ``test-artifacts`` in the repository, which git ignores.
     """
-    default = REPOSITORY / "build" / "test-artifacts"
-    folder = Path(os.environ.get("TRAYAGENT_ARTIFACTS") or default)
+    root = os.environ.get("TRAYAGENT_ARTIFACTS") or REPOSITORY / "test-artifacts"
+    folder = Path(root) / "tray"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -8,6 +8,7 @@ over HTTP and WebSocket only. :class:`StaticSite` serves files from
 """
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -26,8 +27,10 @@ EXAMPLES = REPOSITORY / "docs" / "examples"
 HTTP_TIMEOUT = 10.0
 
 
-ARTIFACTS = REPOSITORY / "test-artifacts" / "web"
-"""Screenshots the browser tests keep; git ignores the folder."""
+ARTIFACTS = (
+    Path(os.environ.get("TRAYAGENT_ARTIFACTS") or REPOSITORY / "test-artifacts") / "web"
+)
+"""Screenshots the browser tests keep; git ignores ``test-artifacts``."""
 
 
 def simulate_option_available() -> bool:
