@@ -37,6 +37,19 @@ _VALIDATORS = {
 }
 
 
+def agent_command() -> list[str]:
+    """Return the command a user types to start the agent: the installed script.
+
+    The ``trayagent`` console script sits beside this Python in its
+    environment; ``python -m trayagent`` is the fallback where the project
+    was not installed as a package.
+    """
+    script = Path(sys.executable).with_name("trayagent")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "trayagent"]
+
+
 def validate_message(message: dict[str, Any]) -> None:
     """Raise unless the message matches the schema of its type."""
     kind = message.get("type")
@@ -99,9 +112,7 @@ class AgentProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         mode = [] if self.display else ["--headless"]
         command = [
-            sys.executable,
-            "-m",
-            "trayagent",
+            *agent_command(),
             *mode,
             "--port",
             str(self.port),

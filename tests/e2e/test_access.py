@@ -256,7 +256,11 @@ def test_flooding_client_is_limited_then_closed(start_agent):
                 await socket.send_str(json.dumps({"type": "ping", "id": number}))
             burst = await receive_until_quiet(socket)
             for number in range(300):
-                await socket.send_str(json.dumps({"type": "ping", "id": number}))
+                try:
+                    await socket.send_str(json.dumps({"type": "ping", "id": number}))
+                except aiohttp.ClientConnectionResetError:
+                    # The agent may cut the connection before all 300 are out.
+                    break
             while (await asyncio.wait_for(socket.receive(), 10)).type in (
                 aiohttp.WSMsgType.TEXT,
             ):
