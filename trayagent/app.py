@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,18 +196,8 @@ class Agent:
         open_file(str(paths.log_path()))
 
     def save_diagnostics(self) -> None:
-        """Write the doctor's report to the log folder, then open the folder.
-
-        The checks talk to the PC/SC service and the agent's own port, so
-        they run on a thread of their own, not on the tray's.
-        """
-        # A daemon, because nothing joins it on quit: its SCardConnect can
-        # block for as long as another program holds a transaction on the
-        # card, and quitting must not wait for a report.
-        thread = threading.Thread(
-            target=self._save_diagnostics, name="diagnostics", daemon=True
-        )
-        thread.start()
+        """Write the doctor's report to the log folder, then open the folder."""
+        start_diagnostics(self._notify, self._diagnostics_saved)
 
     def copy_ws_url(self) -> None:
         """Copy the WebSocket address, or open the test page without a clipboard."""
@@ -328,20 +319,12 @@ class Agent:
         base.set_settings(app, self._client_settings())
         return app
 
-    def _save_diagnostics(self) -> None:
-        from . import doctor
-        from .tray.desktop import open_folder
+    def _notify(self, title: str, text: str) -> None:
+        if self._tray is not None:
+            self._tray.notify(title, text)
 
-        try:
-            report = doctor.save_report(paths.log_dir())
-        except OSError as error:
-            logger.error("Saving the diagnostics report failed: %s", error)
-            if self._tray is not None:
-                self._tray.notify("Diagnostics were not saved", str(error))
-            return
-        logger.info("Diagnostics saved to %s", report)
+    def _diagnostics_saved(self) -> None:
         self.server.call_soon(self._note_activity, "Diagnostics saved")
-        open_folder(str(report.parent))
 
     def _on_event(self, event: Any) -> None:
         """Apply a card-source event on the loop thread, and note it as activity."""
@@ -538,8 +521,39 @@ def _start_at_login_status() -> "Any":
         return None
 
 
+def start_diagnostics(
+    notify: Callable[[str, str], None], on_saved: Callable[[], None] | None = None
+) -> None:
+    """Write the doctor's report to the log folder on a thread, then open the folder.
+
+    The checks talk to the PC/SC service and the agent's port, so they run
+    on a thread of their own, not on the tray's. ``notify`` shows a failure
+    to staff; ``on_saved`` runs on that thread once the report is written.
+    """
+
+    def save() -> None:
+        from . import doctor
+        from .tray.desktop import open_folder
+
+        try:
+            report = doctor.save_report(paths.log_dir())
+        except OSError as error:
+            logger.error("Saving the diagnostics report failed: %s", error)
+            notify("Diagnostics were not saved", str(error))
+            return
+        logger.info("Diagnostics saved to %s", report)
+        if on_saved is not None:
+            on_saved()
+        open_folder(str(report.parent))
+
+    # A daemon, because nothing joins it on quit: its SCardConnect can block
+    # for as long as another program holds a transaction on the card, and
+    # quitting must not wait for a report.
+    threading.Thread(target=save, name="diagnostics", daemon=True).start()
+
+
 class _ProblemController:
-    """The tray controller of an agent that cannot serve: logs, About, Quit."""
+    """The tray controller of an agent that cannot serve: logs, diagnostics, Quit."""
 
     version = __version__
 
@@ -556,6 +570,13 @@ class _ProblemController:
         from .tray.desktop import open_file
 
         open_file(str(paths.log_path()))
+
+    def save_diagnostics(self) -> None:
+        start_diagnostics(self._notify)
+
+    def _notify(self, title: str, text: str) -> None:
+        if self.tray is not None:
+            self.tray.notify(title, text)
 
     def quit(self) -> None:
         logger.info("Quit chosen from the tray menu")

@@ -207,16 +207,37 @@ def test_quit_from_menu_exits_quickly(menu_driver):
     assert "did not shut down cleanly" not in log
 
 
-def test_quit_from_problem_tray_exits_zero(menu_driver, tray_host):
+def wait_for_report(logs: Path) -> str:
+    """Return the text of the doctor's report in ``logs``, or "" if none comes."""
+    for _ in range(100):  # the report is written on a thread of its own
+        reports = sorted(logs.glob("doctor-*.json"))
+        if reports:
+            return reports[0].read_text()
+        time.sleep(0.1)
+    return ""
+
+
+def test_quit_from_problem_tray_exits_zero(menu_driver, tray_host, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        driver = menu_driver(port=taken.getsockname()[1])
+        port = taken.getsockname()[1]
+        # The doctor checks the port of the settings file, as a PC's would be.
+        config = tmp_path / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "settings.json").write_text(json.dumps({"port": port}))
+        driver = menu_driver(port=port)
+        driver.click("Save diagnostics...")
+        report_text = wait_for_report(tmp_path / "logs")
         driver.click("Quit")
         lines = driver.finish()
     # launchd starts the agent again after a non-zero exit.
     assert driver.process.returncode == 0
     assert lines["threads"] == ""
+    assert report_text, "Save diagnostics wrote no report in the problem tray"
+    checks = {check["name"]: check for check in json.loads(report_text)["checks"]}
+    assert checks["Port"]["verdict"] == "problem"
+    assert str(port) in checks["Port"]["summary"]
 
 
 def test_auto_read_toggle_is_saved_and_announced(menu_driver, tmp_path):
@@ -273,19 +294,12 @@ def test_recent_activity_and_diagnostics(menu_driver, slot0, tmp_path):
     run(read_card())
     activity = driver.show("Recent activity")
     driver.click("Save diagnostics...")
-    logs = tmp_path / "logs"
-    reports = []
-    for _ in range(100):  # the report is written on a thread of its own
-        reports = sorted(logs.glob("doctor-*.json"))
-        if reports:
-            break
-        time.sleep(0.1)
-    report_text = reports[0].read_text() if reports else ""
+    report_text = wait_for_report(tmp_path / "logs")
     driver.click("Quit")
     driver.finish()
     assert any(line.endswith(f"Card inserted ({READER0})") for line in activity)
     assert any("Card read in" in line for line in activity)
-    assert reports
+    assert report_text
     assert json.loads(report_text)["checks"]
     assert_no_personal_data(report_text)
     assert_no_personal_data("\n".join(activity))
