@@ -140,13 +140,14 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
     runs (asked to show itself), 3 when another program holds the port, or
     0 when staff then chose Quit in the tray that showed that problem.
     """
-    from .logs import setup_logging
+    from .logs import log_dir_fix, setup_logging
 
     try:
         log_file = setup_logging(arguments.log_level, paths.log_dir())
     except OSError as error:
         print(
-            f"trayagent: cannot write logs to {paths.log_dir()}: {error}",
+            f"trayagent: cannot write logs to {paths.log_dir()}: {error}. "
+            + log_dir_fix(paths.log_dir(), error),
             file=sys.stderr,
         )
         return 1
