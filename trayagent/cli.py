@@ -164,7 +164,7 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
     logger.info("Logging to %s", log_file)
 
     from .app import EXIT_OK, EXIT_PORT_IN_USE, Agent, RunOptions
-    from .instance import check_instance
+    from .instance import check_instance, record_tray
 
     conflict = check_instance(paths.config_dir(), settings.port)
     if conflict is not None:
@@ -181,6 +181,10 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
                 return EXIT_OK
         return EXIT_PORT_IN_USE
 
+    if arguments.headless:
+        # Recorded before the server listens, so a second start that finds
+        # this agent already knows it has no tray icon.
+        record_tray(False)
     options = RunOptions(headless=arguments.headless, simulate=arguments.simulate)
     return Agent(saved, settings, settings_file, options)
 
