@@ -44,6 +44,8 @@ if lock is None:
     sys.exit(1)
 if len(sys.argv) > 2:
     lock.write_port(int(sys.argv[2]))
+if len(sys.argv) > 3:
+    lock.write_tray(sys.argv[3] == "yes")
 print("locked", flush=True)
 sys.stdin.read()
 """
@@ -58,8 +60,12 @@ def free_port() -> int:
 class LockHolder:
     """Another Python process that holds the instance lock until stopped."""
 
-    def __init__(self, directory: Path, port: int | None) -> None:
+    def __init__(
+        self, directory: Path, port: int | None, tray: bool | None = None
+    ) -> None:
         arguments = [str(directory)] + ([str(port)] if port is not None else [])
+        if tray is not None:
+            arguments.append("yes" if tray else "no")
         self.process = subprocess.Popen(
             [sys.executable, "-c", LOCK_HOLDER, *arguments],
             stdin=subprocess.PIPE,
@@ -148,8 +154,10 @@ def stand_in() -> Iterator[Callable[..., StandIn]]:
 def lock_holder() -> Iterator[Callable[..., LockHolder]]:
     holders: list[LockHolder] = []
 
-    def start(directory: Path, port: int | None = None) -> LockHolder:
-        holder = LockHolder(directory, port)
+    def start(
+        directory: Path, port: int | None = None, tray: bool | None = None
+    ) -> LockHolder:
+        holder = LockHolder(directory, port, tray)
         holders.append(holder)
         assert holder.first_line == "locked"
         return holder
@@ -196,15 +204,27 @@ def resetting_listener() -> Iterator[int]:
     thread.join()
 
 
-@pytest.fixture(scope="module")
-def real_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """``python -m trayagent --headless`` on a free port, with private folders."""
-    home = tmp_path_factory.mktemp("real-agent")
-    port = free_port()
+def agent_environment(home: Path) -> dict[str, str]:
+    """The environment of an agent whose folders are under ``home``."""
     environment = dict(os.environ)
     environment["TRAYAGENT_CONFIG_DIR"] = str(home / "config")
     environment["TRAYAGENT_LOG_DIR"] = str(home / "logs")
     environment.pop("DISPLAY", None)
+    return environment
+
+
+@pytest.fixture(scope="module")
+def real_agent_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folders of ``real_agent``."""
+    return tmp_path_factory.mktemp("real-agent")
+
+
+@pytest.fixture(scope="module")
+def real_agent(real_agent_home: Path) -> Iterator[int]:
+    """``python -m trayagent --headless`` on a free port, with private folders."""
+    home = real_agent_home
+    port = free_port()
+    environment = agent_environment(home)
     with (home / "output.txt").open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "trayagent", "--headless", "--port", str(port)],
@@ -425,21 +445,101 @@ def test_check_names_running_agent(tmp_path, lock_holder, stand_in):
             ("POST", "/api/activate"): (204, b""),
         }
     )
-    lock_holder(tmp_path / "config", agent.port)
-    message = check_single_instance(tmp_path / "config", 17432)
+    holder = lock_holder(tmp_path / "config", agent.port, tray=True)
+    message = check_single_instance(tmp_path / "config", agent.port)
     assert message == (
-        f"trayagent is already running (version 0.9.0, port {agent.port}); "
-        "look for its icon in the system tray or the menu bar."
+        f"trayagent is already running (version 0.9.0, process "
+        f"{holder.process.pid}, port {agent.port}). Only one trayagent runs per "
+        "user, so this one exits. Look for its icon in the system tray or the "
+        "menu bar."
     )
     assert ("POST", "/api/activate") in [(m, p) for m, p, _ in agent.requests]
 
 
+@pytest.mark.parametrize(
+    ("tray", "ending"),
+    [
+        (False, "It shows no tray icon, and web apps reach it at ws://127.0.0.1:"),
+        (None, "exits. Web apps reach it at ws://127.0.0.1:"),
+    ],
+)
+def test_check_without_tray_omits_icon(tmp_path, lock_holder, stand_in, tray, ending):
+    agent = stand_in({("GET", "/api/status"): (200, status_body("trayagent"))})
+    lock_holder(tmp_path, agent.port, tray=tray)
+    message = check_single_instance(tmp_path, agent.port)
+    assert message is not None
+    assert "Only one trayagent runs per user" in message
+    assert f"{ending}{agent.port}/ws." in message
+    assert "icon in the system tray" not in message
+
+
+def test_check_names_port_not_started(tmp_path, lock_holder, stand_in):
+    agent = stand_in({("GET", "/api/status"): (200, status_body("trayagent"))})
+    lock_holder(tmp_path, agent.port, tray=True)
+    message = check_single_instance(tmp_path, 18150)
+    assert message is not None
+    assert f"port {agent.port}). Only one trayagent runs per user" in message
+    assert "so this one exits and does not start on port 18150." in message
+
+
+def test_lock_file_records_tray(tmp_path):
+    with acquire_instance_lock(tmp_path) as lock:
+        assert lock is not None
+        lock.write_port(17432)
+        lock.write_tray(False)
+        assert read_lock_info(tmp_path) == LockInfo(os.getpid(), 17432, False)
+        lock.write_tray(True)
+        assert read_lock_info(tmp_path) == LockInfo(os.getpid(), 17432, True)
+        assert (tmp_path / "trayagent.lock").read_text() == (
+            f"pid={os.getpid()}\nport=17432\ntray=yes\n"
+        )
+
+
+@pytest.mark.parametrize("port_option", ["same", "other"])
+def test_second_start_of_headless_agent(real_agent, real_agent_home, port_option):
+    port = real_agent if port_option == "same" else free_port()
+    second = subprocess.run(
+        [sys.executable, "-m", "trayagent", "--headless", "--port", str(port)],
+        env=agent_environment(real_agent_home),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    info = read_lock_info(real_agent_home / "config")
+    assert second.returncode == 0
+    assert info is not None
+    assert info.tray is False
+    assert f"process {info.pid}, port {real_agent})" in second.stderr
+    assert "Only one trayagent runs per user" in second.stderr
+    assert f"web apps reach it at ws://127.0.0.1:{real_agent}/ws" in second.stderr
+    assert "system tray" not in second.stderr
+
+
+def test_probe_reports_simulated_agent(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trayagent", "--headless", "--simulate"]
+        + ["--port", str(port)],
+        env=agent_environment(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_listener(process, port)
+        found = probe_agent(port)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+    assert found == RunningAgent(__version__, port, simulated=True)
+
+
 def test_check_names_real_agent_holding_lock(tmp_path, lock_holder, real_agent):
-    lock_holder(tmp_path, real_agent)
+    holder = lock_holder(tmp_path, real_agent)
     message = check_single_instance(tmp_path, 17432, grace=0.0)
     assert message is not None
     assert message.startswith(
-        f"trayagent is already running (version {__version__}, port {real_agent})"
+        f"trayagent is already running (version {__version__}, process "
+        f"{holder.process.pid}, port {real_agent})"
     )
 
 

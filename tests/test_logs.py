@@ -1,10 +1,18 @@
 """Logging set-up and the citizen-ID mask."""
 
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
-from trayagent.logs import mask_citizen_id, setup_logging
+from trayagent.logs import (
+    find_log_dir_error,
+    log_dir_fix,
+    mask_citizen_id,
+    setup_logging,
+)
 
 
 @pytest.fixture
@@ -71,3 +79,64 @@ def test_log_file_masks_citizen_id_in_stack(tmp_path, restore_root_logger):
     text = flushed_text(path)
     assert "1101700203450" not in text
     assert "frame_1***********0" in text
+
+
+def test_agent_names_fix_when_log_folder_unusable(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    environment = dict(os.environ)
+    environment["TRAYAGENT_CONFIG_DIR"] = str(tmp_path / "config")
+    environment["TRAYAGENT_LOG_DIR"] = str(blocker / "logs")
+    environment.pop("DISPLAY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "trayagent", "--headless", "--simulate"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert f"cannot write logs to {blocker / 'logs'}: " in result.stderr
+    assert f"{blocker} is a file, not a folder: move or rename it" in result.stderr
+    assert "or set TRAYAGENT_LOG_DIR (which now names this folder)" in result.stderr
+
+
+def test_usable_log_folder_has_no_error(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    assert find_log_dir_error(folder) is None
+    assert find_log_dir_error(folder / "new" / "logs") is None
+    assert list(folder.iterdir()) == []
+
+
+def test_existing_log_file_left_unchanged(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "trayagent.log").write_text("old line\n")
+    assert find_log_dir_error(folder) is None
+    assert (folder / "trayagent.log").read_text() == "old line\n"
+    assert [path.name for path in folder.iterdir()] == ["trayagent.log"]
+
+
+def test_log_folder_under_file_is_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    error = find_log_dir_error(blocker / "logs")
+    assert isinstance(error, NotADirectoryError)
+    assert error.filename == str(blocker)
+
+
+def test_log_folder_that_is_file_is_error(tmp_path):
+    blocker = tmp_path / "logs"
+    blocker.write_text("")
+    error = find_log_dir_error(blocker)
+    assert isinstance(error, NotADirectoryError)
+    assert log_dir_fix(blocker, error).startswith(f"{blocker} is a file, not a folder")
+
+
+def test_permission_fix_names_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRAYAGENT_LOG_DIR")
+    error = PermissionError(13, "Permission denied", str(tmp_path))
+    fix = log_dir_fix(tmp_path / "logs", error)
+    assert fix.startswith(f"Give this user write access to {tmp_path}, ")
+    assert "or set the environment variable TRAYAGENT_LOG_DIR to a folder" in fix

@@ -16,7 +16,8 @@ from typing import Any
 
 from . import __version__, paths
 from .activity import ActivityLog, format_entry
-from .origins import normalize_origin
+from .instance import record_tray
+from .origins import is_loopback_origin, normalize_origin
 from .reading import ReadOptions
 from .server.access import SETTINGS_PATH, OriginPolicy
 from .server.app import ServerConfig, announce_settings, create_app
@@ -124,7 +125,11 @@ class Agent:
             return EXIT_START_FAILED
         self.monitor.start()
         try:
-            if not self._options.headless and self._start_tray():
+            tray_shown = not self._options.headless and self._start_tray()
+            # A second start reads this from the lock file to tell staff
+            # whether to look for the icon.
+            record_tray(tray_shown)
+            if tray_shown:
                 self._run_tray()
             self._stopping.wait()
         finally:
@@ -350,6 +355,12 @@ class Agent:
         if normalized is None:
             logger.warning("Ignoring an invalid origin %r", origin[:200])
             return
+        if is_loopback_origin(normalized):
+            logger.warning(
+                "Ignoring a change to %s: pages on this PC are always allowed",
+                normalized,
+            )
+            return
         allowed_list = [o for o in self._saved.allowed_origins if o != normalized]
         blocked_list = [o for o in self._saved.blocked_origins if o != normalized]
         if allowed is True:
@@ -481,6 +492,7 @@ class Agent:
             self._tray.run()
         except Exception:
             logger.exception("The tray icon failed; running headless")
+            record_tray(False)
             with self._tray_lock:
                 self._tray = None
             self.server.call_soon(self._stop_asking_about_origins)

@@ -140,13 +140,14 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
     runs (asked to show itself), 3 when another program holds the port, or
     0 when staff then chose Quit in the tray that showed that problem.
     """
-    from .logs import setup_logging
+    from .logs import log_dir_fix, setup_logging
 
     try:
         log_file = setup_logging(arguments.log_level, paths.log_dir())
     except OSError as error:
         print(
-            f"trayagent: cannot write logs to {paths.log_dir()}: {error}",
+            f"trayagent: cannot write logs to {paths.log_dir()}: {error}. "
+            + log_dir_fix(paths.log_dir(), error),
             file=sys.stderr,
         )
         return 1
@@ -163,7 +164,7 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
     logger.info("Logging to %s", log_file)
 
     from .app import EXIT_OK, EXIT_PORT_IN_USE, Agent, RunOptions
-    from .instance import check_instance
+    from .instance import check_instance, record_tray
 
     conflict = check_instance(paths.config_dir(), settings.port)
     if conflict is not None:
@@ -180,6 +181,10 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
                 return EXIT_OK
         return EXIT_PORT_IN_USE
 
+    if arguments.headless:
+        # Recorded before the server listens, so a second start that finds
+        # this agent already knows it has no tray icon.
+        record_tray(False)
     options = RunOptions(headless=arguments.headless, simulate=arguments.simulate)
     return Agent(saved, settings, settings_file, options)
 

@@ -3,8 +3,9 @@
 The lock is an operating-system file lock (``fcntl.flock`` on POSIX,
 ``msvcrt.locking`` on Windows) on ``trayagent.lock`` in the settings
 folder. The kernel drops it when the process ends, however it ends, so a
-crash never leaves a stale lock. The file holds the owner's process ID and
-port as text, for messages only; the lock itself is the truth.
+crash never leaves a stale lock. The file holds the owner's process ID,
+port and whether it shows a tray icon as text, for messages only; the lock
+itself is the truth.
 
 The probe sends ``GET /api/status`` to 127.0.0.1 with ``http.client``, so it
 works before the server exists and without aiohttp. Runs on the main thread
@@ -45,18 +46,28 @@ PORT_SUGGESTION_RANGE = 20
 
 
 class LockInfo(NamedTuple):
-    """The owner's process ID and port, as written in the lock file."""
+    """The owner's process ID and port, as written in the lock file.
+
+    :param tray: whether the owner shows a tray icon; ``None`` until it
+        knows, and in files written by versions that did not record it.
+    """
 
     pid: int
     port: int | None
+    tray: bool | None = None
 
 
 @dataclass(frozen=True)
 class RunningAgent:
-    """A trayagent that responded on the port."""
+    """A trayagent that responded on the port.
+
+    :param simulated: it serves the built-in simulated reader
+        (``--simulate``) instead of PC/SC readers.
+    """
 
     version: str
     port: int
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,8 @@ class InstanceLock:
         self.path = path
         self._descriptor: int | None = descriptor
         self._pid = os.getpid()
+        self._port: int | None = None
+        self._tray: bool | None = None
 
     @property
     def held(self) -> bool:
@@ -90,7 +103,13 @@ class InstanceLock:
 
     def write_port(self, port: int | None) -> None:
         """Record this process and ``port`` in the lock file."""
-        self._write(f"pid={self._pid}\nport={port if port is not None else ''}\n")
+        self._port = port
+        self._write_info()
+
+    def write_tray(self, shown: bool) -> None:
+        """Record whether this process shows a tray icon, for a second agent."""
+        self._tray = shown
+        self._write_info()
 
     def release(self) -> None:
         """Empty the file and drop the lock; calling it again does nothing."""
@@ -110,6 +129,13 @@ class InstanceLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+    def _write_info(self) -> None:
+        port = self._port if self._port is not None else ""
+        text = f"pid={self._pid}\nport={port}\n"
+        if self._tray is not None:
+            text += f"tray={'yes' if self._tray else 'no'}\n"
+        self._write(text)
 
     def _write(self, text: str) -> None:
         if self._descriptor is None:
@@ -168,7 +194,8 @@ def read_lock_info(directory: Path) -> LockInfo | None:
         return None
     port_text = fields.get("port", "")
     port = int(port_text) if port_text.isdigit() else None
-    return LockInfo(pid, port)
+    tray = {"yes": True, "no": False}.get(fields.get("tray", ""))
+    return LockInfo(pid, port, tray)
 
 
 def probe_agent(port: int, timeout: float = 1.0) -> RunningAgent | PortTaken | None:
@@ -288,6 +315,18 @@ def _port_conflict(
     return InstanceConflict(message, False) if message is not None else None
 
 
+def record_tray(shown: bool) -> None:
+    """Record in the held lock file whether this agent shows a tray icon.
+
+    Does nothing when :func:`check_instance` took no lock in this process.
+    """
+    if _held_lock is not None and _held_lock.held:
+        try:
+            _held_lock.write_tray(shown)
+        except OSError as error:
+            logger.warning("Cannot write the lock file %s: %s", _held_lock.path, error)
+
+
 def release_instance_lock() -> None:
     """Release the lock taken by :func:`check_single_instance`, if any."""
     global _held_lock
@@ -303,16 +342,38 @@ def _running_message(config_dir: Path, port: int, grace: float) -> str:
     found = _wait_for_agent(agent_port, grace)
     if isinstance(found, RunningAgent):
         notify_running_agent(found.port)
-        return (
-            f"trayagent is already running (version {found.version}, "
-            f"port {found.port}); look for its icon in the system tray or the menu bar."
-        )
+        return _already_running_message(found, info, port)
     owner = f"process {info.pid}" if info is not None else "another process"
     return (
         f"trayagent is already running ({owner}) but does not respond on port "
         f"{agent_port}. Wait a moment and try again, or end that process and "
         "start trayagent again."
     )
+
+
+def _already_running_message(
+    found: RunningAgent, info: LockInfo | None, port: int
+) -> str:
+    """Name the running agent, and say where to find it.
+
+    The tray icon is mentioned only when the lock file says the agent shows
+    one; a headless agent, or one that has not said yet, is found by its
+    address.
+    """
+    process = f"process {info.pid}, " if info is not None else ""
+    message = (
+        f"trayagent is already running (version {found.version}, {process}"
+        f"port {found.port}). Only one trayagent runs per user, so this one "
+        "exits"
+    )
+    if port != found.port:
+        message += f" and does not start on port {port}"
+    address = f"ws://127.0.0.1:{found.port}/ws"
+    if info is not None and info.tray:
+        return f"{message}. Look for its icon in the system tray or the menu bar."
+    if info is not None and info.tray is False:
+        return f"{message}. It shows no tray icon, and web apps reach it at {address}."
+    return f"{message}. Web apps reach it at {address}."
 
 
 def _wait_for_agent(port: int, grace: float) -> RunningAgent | PortTaken | None:
@@ -378,7 +439,7 @@ def _read_status(
         return PortTaken(port, "/api/status did not return a trayagent status")
     if name != AGENT_NAME or not isinstance(version, str):
         return PortTaken(port, f"/api/status returned agent name {str(name)[:40]!r}")
-    return RunningAgent(version, port)
+    return RunningAgent(version, port, status.get("simulated") is True)
 
 
 def _headers(port: int) -> dict[str, str]:

@@ -7,11 +7,16 @@ main thread before any other thread starts. Every line names its thread
 ``card-read-N``) because the agent's work is spread across them.
 """
 
+import errno
 import logging
 import logging.handlers
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
+
+from .paths import LOG_FILE_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +119,65 @@ def setup_logging(level: str, directory: Path, to_stderr: bool | None = None) ->
             "(never card data); switch it off when done"
         )
     return path
+
+
+def find_log_dir_error(directory: Path) -> OSError | None:
+    """Test whether the agent could create and write its log file in ``directory``.
+
+    Changes nothing that lasts: an existing log file is opened for appending
+    and closed unwritten, and an existing folder without one gets a
+    temporary file that is deleted at once. A missing folder is judged by
+    its nearest existing parent. Returns the error the agent would hit, or
+    ``None``.
+    """
+    parent = _nearest_existing(directory)
+    if parent is None:
+        missing = "No such file or directory"
+        return FileNotFoundError(errno.ENOENT, missing, str(directory))
+    if not parent.is_dir():
+        return NotADirectoryError(errno.ENOTDIR, "Not a directory", str(parent))
+    if parent != directory:
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return PermissionError(errno.EACCES, "Permission denied", str(parent))
+        return None
+    try:
+        log_file = directory / LOG_FILE_NAME
+        if log_file.exists():
+            with open(log_file, "ab"):
+                pass
+        else:
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+    except OSError as error:
+        return error
+    return None
+
+
+def log_dir_fix(directory: Path, error: OSError) -> str:
+    """Say what to do so that the agent can write its logs in ``directory``."""
+    variable = "TRAYAGENT_LOG_DIR"
+    if os.environ.get(variable):
+        elsewhere = f"or set {variable} (which now names this folder) to a folder"
+    else:
+        elsewhere = f"or set the environment variable {variable} to a folder"
+    elsewhere += " this user can write, then start trayagent again."
+    parent = _nearest_existing(directory)
+    if error.errno in (errno.ENOTDIR, errno.EEXIST) and parent is not None:
+        if not parent.is_dir():
+            return f"{parent} is a file, not a folder: move or rename it, {elsewhere}"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"Give this user write access to {parent or directory}, {elsewhere}"
+    return (
+        f"Check that {directory} is a folder on a disk with free space that "
+        f"this user can write, {elsewhere}"
+    )
+
+
+def _nearest_existing(directory: Path) -> Path | None:
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            return candidate
+    return None
 
 
 def _mask_match(match: re.Match[str]) -> str:

@@ -11,16 +11,26 @@ import http.client
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import paths
 from .instance import read_lock_info
-from .origins import normalize_origin
+from .origins import (
+    LOOPBACK_ALWAYS_ALLOWED,
+    InvalidOrigin,
+    is_loopback_origin,
+    parse_origin,
+)
 from .settings import Settings, load_settings, save_settings
 
 logger = logging.getLogger(__name__)
 
 ACTIONS = ("list", "allow", "block", "remove")
+
+# Exit statuses: a request that cannot be carried out, and a wrong argument.
+EXIT_FAILED = 1
+EXIT_USAGE = 2
 
 # Seconds to wait for a running agent to answer.
 AGENT_TIMEOUT = 2.0
@@ -36,39 +46,59 @@ def main(action: str, origin: str | None) -> int:
     if action == "list":
         return _list(settings, port)
     if origin is None:
-        print(
-            f"trayagent origins {action}: give the web site, e.g. "
-            "https://clinic.example",
-            file=sys.stderr,
-        )
-        return 2
-    normalized = normalize_origin(origin)
-    if normalized is None:
-        print(
-            f"trayagent origins {action}: {origin!r} is not an http or https "
-            "origin (scheme://host[:port], no path)",
-            file=sys.stderr,
-        )
-        return 2
-
-    answer = _ask_agent(
-        port,
-        "POST",
-        {"origin": normalized, "action": _AGENT_ACTIONS[action]},
-    )
-    if answer is not None:
-        print(f"{_past_tense(action)} {normalized}; the running agent applied it.")
-        return 0
+        return _usage_error(action, "give the web site, e.g. https://clinic.example")
     try:
-        save_settings(settings_file, _changed(settings, action, normalized))
+        normalized = parse_origin(origin)
+    except InvalidOrigin as error:
+        return _usage_error(action, f"{origin!r} cannot be used: {error}.")
+    if is_loopback_origin(normalized):
+        return _usage_error(
+            action,
+            f"{normalized} is a page on this PC and needs no entry. "
+            + LOOPBACK_ALWAYS_ALLOWED,
+        )
+
+    answer = _ask_agent(port, "GET", None)
+    running = isinstance(answer, dict)
+    lists = answer if running else _settings_lists(settings)
+    allowed = normalized in (lists.get("allowed") or [])
+    blocked = normalized in (lists.get("blocked") or [])
+    if action == "remove" and not (allowed or blocked):
+        print(
+            f"trayagent origins remove: {normalized} is not on the allowed or "
+            "the blocked list, so nothing changed; 'origins list' shows both lists.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if (action, allowed, blocked) in (("allow", True, False), ("block", False, True)):
+        print(f"{normalized} is already {action}ed; nothing changed.")
+        return 0
+    if running:
+        body = {"origin": normalized, "action": _AGENT_ACTIONS[action]}
+        if _ask_agent(port, "POST", body) is not None:
+            print(f"{_past_tense(action)} {normalized}; the running agent applied it.")
+            return 0
+    return _change_settings_file(settings_file, settings, action, normalized)
+
+
+def _change_settings_file(
+    settings_file: Path, settings: Settings, action: str, origin: str
+) -> int:
+    try:
+        save_settings(settings_file, _changed(settings, action, origin))
     except OSError as error:
         print(f"trayagent: cannot write {settings_file}: {error}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print(
-        f"{_past_tense(action)} {normalized} in {settings_file}; it applies "
+        f"{_past_tense(action)} {origin} in {settings_file}; it applies "
         "when trayagent starts."
     )
     return 0
+
+
+def _usage_error(action: str, message: str) -> int:
+    print(f"trayagent origins {action}: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _agent_port(settings: Settings) -> int:
@@ -79,13 +109,17 @@ def _agent_port(settings: Settings) -> int:
     return settings.port
 
 
-def _list(settings: Settings, port: int) -> int:
-    answer = _ask_agent(port, "GET", None)
-    lists = answer or {
+def _settings_lists(settings: Settings) -> dict[str, list[str]]:
+    return {
         "allowed": list(settings.allowed_origins),
         "blocked": list(settings.blocked_origins),
         "pending": [],
     }
+
+
+def _list(settings: Settings, port: int) -> int:
+    answer = _ask_agent(port, "GET", None)
+    lists = answer or _settings_lists(settings)
     print(
         "Pages on this PC (http://localhost, http://127.0.0.1, http://[::1]) "
         "are always allowed."

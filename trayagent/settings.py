@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_text_atomically
-from .origins import normalize_origin
+from .origins import InvalidOrigin, is_loopback_origin, parse_origin
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "compat_go_thai_smartcard_port": (1, 65535),
     "compat_pythaiidcard_port": (1, 65535),
 }
+_UNITS = {"read_timeout": "seconds"}
+
+# Characters of a string value quoted in a warning.
+QUOTED_VALUE_LENGTH = 40
 
 
 def load_settings(path: Path) -> Settings:
@@ -106,7 +110,7 @@ def load_settings(path: Path) -> Settings:
         return Settings()
 
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = decode_settings(raw)
     except ValueError as error:  # UnicodeDecodeError is a ValueError too
         _move_aside(path, f"not valid JSON ({error})")
         return Settings()
@@ -114,6 +118,69 @@ def load_settings(path: Path) -> Settings:
         _move_aside(path, "not a JSON object")
         return Settings()
     return _settings_from_dict(data, path)
+
+
+def decode_settings(raw: bytes) -> Any:
+    """Parse the bytes of a settings file as JSON.
+
+    A UTF-8 byte order mark at the start is skipped, because Windows
+    Notepad writes one when it saves a file that IT edited by hand.
+
+    :raises ValueError: the bytes are not UTF-8 or not JSON.
+    """
+    return json.loads(raw.decode("utf-8-sig"))
+
+
+def invalid_value_problem(name: str, value: Any) -> str | None:
+    """Describe why ``value`` cannot be used for the setting ``name``.
+
+    Returns ``None`` when it can, and also for unknown names and for the
+    origin lists, which :func:`invalid_origin_problems` checks. The sentence
+    names the key, the value (a string only by its first characters) and
+    what the setting accepts.
+    """
+    expected = _FIELD_TYPES.get(name)
+    if expected is None or name.endswith("_origins"):
+        return None
+    # bool is a subclass of int, so `true` must not pass as a port.
+    valid = type(value) in expected
+    if valid and name in _RANGES:
+        low, high = _RANGES[name]
+        valid = low <= value <= high
+    if valid:
+        return None
+    described = _describe_value(name, value)
+    return f"{name!r} is {described}, but it must be {_accepted(name)}"
+
+
+def invalid_origin_problems(name: str, value: Any) -> list[str]:
+    """Describe each entry of an origin list that the agent ignores.
+
+    Entries are named, since they are web sites and never personal data;
+    a value that is not a list is described by its type only.
+    """
+    if not isinstance(value, list):
+        return [
+            f"{name!r} is {_describe_value(name, value)}, but it must be "
+            f"{_accepted(name)}, so it is ignored"
+        ]
+    problems = []
+    for item in value:
+        if not isinstance(item, str):
+            described = _describe_value(name, item)
+            problems.append(f"{described} in {name!r} is ignored: it is not a string")
+            continue
+        try:
+            origin = parse_origin(item)
+        except InvalidOrigin as error:
+            problems.append(f"{item[:200]!r} in {name!r} is ignored: {error}")
+            continue
+        if is_loopback_origin(origin):
+            problems.append(
+                f"{origin!r} in {name!r} is ignored: pages on this PC are "
+                "always allowed"
+            )
+    return problems
 
 
 def save_settings(path: Path, settings: Settings) -> None:
@@ -132,41 +199,74 @@ def save_settings(path: Path, settings: Settings) -> None:
 
 def _settings_from_dict(data: dict[str, Any], path: Path) -> Settings:
     values: dict[str, Any] = {}
-    for name, expected in _FIELD_TYPES.items():
+    defaults = Settings()
+    for name in _FIELD_TYPES:
         if name not in data:
             continue
         value = data[name]
-        # bool is a subclass of int, so `true` must not pass as a port.
-        valid = type(value) in expected
-        if valid and name in _RANGES:
-            low, high = _RANGES[name]
-            valid = low <= value <= high
-        if valid and name.endswith("_origins"):
-            values[name] = _origins_from_list(value, name, path)
-        elif valid:
+        if name.endswith("_origins"):
+            for problem in invalid_origin_problems(name, value):
+                logger.warning("Settings file %s: %s", path, problem)
+            if isinstance(value, list):
+                values[name] = _origins_from_list(value)
+            continue
+        problem = invalid_value_problem(name, value)
+        if problem is None:
             values[name] = value
         else:
             logger.warning(
-                "Settings file %s: invalid value for %r; using the default", path, name
+                "Settings file %s: %s; using the default %s",
+                path,
+                problem,
+                json.dumps(getattr(defaults, name)),
             )
     extra = {key: value for key, value in data.items() if key not in _FIELD_TYPES}
     return Settings(extra=extra, **values)
 
 
-def _origins_from_list(items: list[Any], name: str, path: Path) -> tuple[str, ...]:
+def _origins_from_list(items: list[Any]) -> tuple[str, ...]:
+    """Return the usable origins of a list, normalized and without repeats."""
     origins: list[str] = []
     for item in items:
-        origin = normalize_origin(item) if isinstance(item, str) else None
-        if origin is None:
-            logger.warning(
-                "Settings file %s: %r in %r is not an http(s) origin; ignored",
-                path,
-                item,
-                name,
-            )
-        elif origin not in origins:
+        try:
+            origin = parse_origin(item) if isinstance(item, str) else None
+        except InvalidOrigin:
+            origin = None
+        usable = origin is not None and not is_loopback_origin(origin)
+        if usable and origin not in origins:
             origins.append(origin)
     return tuple(origins)
+
+
+def _describe_value(name: str, value: Any) -> str:
+    """Name a rejected value for a warning.
+
+    Numbers, booleans and null appear as written, other strings by their
+    first characters, and strings in the origin lists, lists and objects by
+    their type only.
+    """
+    if isinstance(value, bool | int | float) or value is None:
+        return json.dumps(value)
+    if isinstance(value, str):
+        if name.endswith("_origins"):
+            return "a string"
+        shown = json.dumps(value[:QUOTED_VALUE_LENGTH], ensure_ascii=False)
+        cut = "..." if len(value) > QUOTED_VALUE_LENGTH else ""
+        return f"the string {shown}{cut}"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _accepted(name: str) -> str:
+    """Describe the values the setting ``name`` accepts."""
+    expected = _FIELD_TYPES[name]
+    if expected == (bool,):
+        return "true or false"
+    if expected == (list,):
+        return 'a list of web sites such as ["https://clinic.example"]'
+    low, high = _RANGES[name]
+    kind = "a whole number" if expected == (int,) else "a number"
+    unit = f" of {_UNITS[name]}" if name in _UNITS else ""
+    return f"{kind}{unit} from {low:g} to {high:g}"
 
 
 def _move_aside(path: Path, reason: str) -> None:

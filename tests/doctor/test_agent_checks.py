@@ -57,6 +57,18 @@ def test_running_agent_on_other_port_named():
     assert "(the settings say 17432)" in check.summary
 
 
+def test_simulated_agent_is_warning():
+    found = RunningAgent("0.1.0", 17432, simulated=True)
+    check = agent_check(facts(found, LockInfo(os.getpid(), 17432)))
+    assert check.verdict == "warning"
+    assert check.summary == (
+        "trayagent 0.1.0 is running on port 17432 in simulate mode, so web pages "
+        "get fictional test cards and no real card reader is served."
+    )
+    assert "without --simulate" in check.fix
+    assert check.details["simulated"] is True
+
+
 def test_no_agent_is_problem():
     check = agent_check(facts())
     assert check.verdict == "problem"
@@ -191,12 +203,35 @@ def test_invalid_json_reported_not_moved():
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
-        ({"port": True}, "'port' has an invalid value, so the default 17432 applies"),
-        ({"port": 70000}, "'port' has an invalid value"),
-        ({"auto_read": 1}, "'auto_read' has an invalid value, so the default true"),
-        ({"read_timeout": "10"}, "'read_timeout' has an invalid value"),
-        ({"allowed_origins": ["ftp://x.example"]}, "'ftp://x.example' in"),
-        ({"blocked_origins": "https://x.example"}, "'blocked_origins' is not a list"),
+        (
+            {"port": True},
+            "'port' is true, but it must be a whole number from 1 to 65535, so "
+            "the default 17432 applies",
+        ),
+        ({"port": 70000}, "'port' is 70000, but it must be a whole number"),
+        (
+            {"auto_read": 1},
+            "'auto_read' is 1, but it must be true or false, so the default true",
+        ),
+        (
+            {"read_timeout": 1000},
+            "'read_timeout' is 1000, but it must be a number of seconds from 1 to "
+            "60, so the default 10.0 applies",
+        ),
+        ({"read_timeout": "10"}, "'read_timeout' is the string \"10\", but"),
+        (
+            {"allowed_origins": ["ftp://x.example"]},
+            "'ftp://x.example' in 'allowed_origins' is ignored: it is not an http",
+        ),
+        (
+            {"allowed_origins": ["https://*.x.example"]},
+            "'https://*.x.example' in 'allowed_origins' is ignored: wildcards",
+        ),
+        (
+            {"blocked_origins": ["http://localhost:18150"]},
+            "'http://localhost:18150' in 'blocked_origins' is ignored: pages on this",
+        ),
+        ({"blocked_origins": "https://x.example"}, "'blocked_origins' is a string"),
     ],
 )
 def test_invalid_setting_value_named(settings, named):
@@ -205,6 +240,18 @@ def test_invalid_setting_value_named(settings, named):
     check = settings_check(view)
     assert check.verdict == "warning"
     assert named in check.summary
+
+
+def test_settings_with_byte_order_mark_are_valid():
+    paths.settings_path().parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"port": 18000, "allowed_origins": ["https://clinic.example"]})
+    paths.settings_path().write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    view = inspect_settings(paths.settings_path())
+    check = settings_check(view)
+    assert view.problems == ()
+    assert view.settings.allowed_origins == ("https://clinic.example",)
+    assert check.verdict == "info"
+    assert "port 18000" in check.summary
 
 
 def test_valid_settings_have_no_problems():
@@ -229,6 +276,19 @@ def test_logs_location_reported():
     check = logs_check(paths.log_dir())
     assert check.verdict == "info"
     assert str(paths.log_dir()) in check.summary
+
+
+def test_log_folder_under_file_is_problem(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    check = logs_check(blocker / "logs")
+    assert check.verdict == "problem"
+    assert check.summary == (
+        f"the log folder {blocker / 'logs'} cannot be written (Not a directory), "
+        "and trayagent does not start without it."
+    )
+    assert check.fix.startswith(f"{blocker} is a file, not a folder: move or rename")
+    assert "TRAYAGENT_LOG_DIR" in check.fix
 
 
 def test_no_allowed_sites_explains_how():

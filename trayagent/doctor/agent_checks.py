@@ -3,13 +3,13 @@
 Runs on the thread that runs the doctor, never on the event loop thread,
 because probing the port blocks for up to a second. Nothing here changes a
 file: a settings file that is not valid JSON is reported, not moved aside
-as the agent does when it starts.
+as the agent does when it starts, and the logs check opens the log file
+unwritten or writes a temporary file that it deletes at once.
 """
 
 import dataclasses
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -18,8 +18,14 @@ from typing import Any
 from .. import paths
 from ..autostart import AutostartError, get_status
 from ..instance import LockInfo, PortTaken, RunningAgent, probe_agent, read_lock_info
-from ..origins import normalize_origin
-from ..settings import Settings, load_settings
+from ..logs import find_log_dir_error, log_dir_fix
+from ..settings import (
+    Settings,
+    decode_settings,
+    invalid_origin_problems,
+    invalid_value_problem,
+    load_settings,
+)
 from .report import INFO, OK, PROBLEM, WARNING, Check, console_command
 from .system import (
     bind_error,
@@ -95,7 +101,7 @@ def inspect_settings(path: Path) -> SettingsView:
     except OSError as error:
         return SettingsView(path, True, Settings(), (f"it cannot be read ({error})",))
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = decode_settings(raw)
     except ValueError:
         data = None
     if not isinstance(data, dict):
@@ -109,7 +115,7 @@ def inspect_settings(path: Path) -> SettingsView:
             ),
         )
     settings = load_settings(path)
-    return SettingsView(path, True, settings, tuple(_invalid_values(data, settings)))
+    return SettingsView(path, True, settings, tuple(_invalid_values(data)))
 
 
 def agent_steps(facts: AgentFacts) -> list[tuple[str, Callable[[], Check]]]:
@@ -140,6 +146,16 @@ def agent_check(facts: AgentFacts) -> Check:
         summary = f"trayagent {facts.found.version} is running on port {facts.port}"
         if facts.port != facts.settings.settings.port:
             summary += f" (the settings say {facts.settings.settings.port})"
+        details["simulated"] = facts.found.simulated
+        if facts.found.simulated:
+            return Check(
+                AGENT,
+                WARNING,
+                f"{summary} in simulate mode, so web pages get fictional test "
+                "cards and no real card reader is served.",
+                "Quit trayagent and start it again without --simulate.",
+                details,
+            )
         return Check(AGENT, OK, summary + ".", None, details)
     pid = facts.lock.pid if facts.lock else None
     alive = _agent_process_alive(pid) if pid is not None else False
@@ -252,15 +268,15 @@ def logs_check(directory: Path) -> Check:
         "directory": str(directory),
         "file": str(directory / paths.LOG_FILE_NAME),
     }
-    writable = _nearest_existing(directory)
-    if writable is None or not os.access(writable, os.W_OK):
+    error = find_log_dir_error(directory)
+    if error is not None:
+        details["error"] = f"{type(error).__name__}: {error}"
         return Check(
             LOGS,
             PROBLEM,
-            f"the log folder {directory} cannot be written, and trayagent does "
-            "not start without it.",
-            f"Give this user write access to {writable or directory}, or set the "
-            "environment variable TRAYAGENT_LOG_DIR to a folder it can write.",
+            f"the log folder {directory} cannot be written "
+            f"({error.strerror or error}), and trayagent does not start without it.",
+            log_dir_fix(directory, error),
             details,
         )
     return Check(LOGS, INFO, f"logs are written to {directory}.", None, details)
@@ -364,41 +380,22 @@ def _change_port_fix(port: int, settings_file: Path) -> str:
     )
 
 
-def _invalid_values(data: dict, settings: Settings) -> list[str]:
-    """Name each known key whose value the agent replaced with the default."""
+def _invalid_values(data: dict) -> list[str]:
+    """Name each known key whose value the agent replaces or ignores."""
+    defaults = Settings()
     problems = []
     for settings_field in dataclasses.fields(Settings):
         name = settings_field.name
         if name not in data or name == "extra":
             continue
-        value, loaded = data[name], getattr(settings, name)
         if name.endswith("_origins"):
-            problems.extend(_invalid_origins(name, value))
-        elif type(value) is not type(loaded) or value != loaded:
-            # A valid value is loaded as it is, so any difference means the
-            # agent fell back to the default. Comparing type() catches 1 for true.
-            problems.append(
-                f"{name!r} has an invalid value, so the default "
-                f"{json.dumps(loaded)} applies"
-            )
+            problems.extend(invalid_origin_problems(name, data[name]))
+            continue
+        problem = invalid_value_problem(name, data[name])
+        if problem is not None:
+            default = json.dumps(getattr(defaults, name))
+            problems.append(f"{problem}, so the default {default} applies")
     return problems
-
-
-def _invalid_origins(name: str, value: object) -> list[str]:
-    if not isinstance(value, list):
-        return [f"{name!r} is not a list, so it is ignored"]
-    return [
-        f"{item!r} in {name!r} is not an http or https origin, so it is ignored"
-        for item in value
-        if not isinstance(item, str) or normalize_origin(item) is None
-    ]
-
-
-def _nearest_existing(directory: Path) -> Path | None:
-    for candidate in (directory, *directory.parents):
-        if candidate.exists():
-            return candidate
-    return None
 
 
 def _on_off(value: bool) -> str:
