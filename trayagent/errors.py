@@ -70,7 +70,33 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
     "INTERNAL_ERROR": "The agent hit an internal error; the log has the details.",
 }
 
+# Messages of INVALID_MESSAGE that name the field at fault, by field. The
+# messages never repeat the value a client sent, which may be personal data.
+# ERROR_MESSAGES["INVALID_MESSAGE"] covers a missing or invalid "type".
+INVALID_FIELD_MESSAGES: Final[dict[str, str]] = {
+    "body": "The message is not a JSON object.",
+    "id": (
+        "The 'id' is not valid: it must be a number, or a string of valid "
+        "Unicode text without lone surrogates."
+    ),
+    "reader": (
+        "The 'reader' is not valid: it must be a reader's name as a string of "
+        "valid Unicode text without lone surrogates."
+    ),
+    "origin": (
+        "The 'origin' is not valid: it must be a web origin such as "
+        "https://clinic.example."
+    ),
+    "action": "The 'action' is not valid: it must be allow, block or forget.",
+}
 
-def error_message(code: str) -> str:
-    """Return the fixed message for an error code, or a generic one."""
+
+def error_message(code: str, field: str | None = None) -> str:
+    """Return the fixed message for an error code, or a generic one.
+
+    :param field: for ``INVALID_MESSAGE``, the field at fault, which picks
+        its message from ``INVALID_FIELD_MESSAGES``.
+    """
+    if code == "INVALID_MESSAGE" and field in INVALID_FIELD_MESSAGES:
+        return INVALID_FIELD_MESSAGES[field]
     return ERROR_MESSAGES.get(code, ERROR_MESSAGES["INTERNAL_ERROR"])

@@ -9,6 +9,7 @@ dropped, so it never delays the others.
 import asyncio
 import logging
 import time
+import traceback
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -145,6 +146,27 @@ class Client:
             except (ConnectionError, RuntimeError) as error:
                 logger.debug("WebSocket client %s gone: %s", self.name, error)
                 return
+            except Exception as error:  # noqa: BLE001 - logged, the client dropped
+                self._log_send_failure(error)
+                self._close_later(WSCloseCode.INTERNAL_ERROR, "internal error")
+                return
+            finally:
+                self._queue.task_done()
+
+    def _log_send_failure(self, error: Exception) -> None:
+        """Log a send that failed unexpectedly, without the message's content.
+
+        The exception's text can quote the message, such as the character
+        that ``UnicodeEncodeError`` could not encode, so only its type and
+        the stack are logged.
+        """
+        stack = "".join(traceback.format_tb(error.__traceback__))
+        logger.error(
+            "Dropping WebSocket client %s: sending a message failed with %s\n%s",
+            self.name,
+            type(error).__name__,
+            stack.rstrip(),
+        )
 
     def _drop(self) -> None:
         self._close_later(WSCloseCode.TRY_AGAIN_LATER, "client too slow")
