@@ -20,6 +20,7 @@ from test_limits import (
 
 from trayagent import events
 from trayagent.errors import ERROR_MESSAGES, INVALID_FIELD_MESSAGES
+from trayagent.server.clients import CLOSE_RATE_LIMITED, MAX_DROPPED_MESSAGES
 
 # A JSON escape that decodes to a lone surrogate, which UTF-8 cannot encode.
 LONE_SURROGATE = "\\udc00"
@@ -158,3 +159,32 @@ def test_invalid_reader_message_names_field():
     assert reply["code"] == "INVALID_MESSAGE"
     assert "'reader'" in reply["message"]
     assert missing_type["message"] == ERROR_MESSAGES["INVALID_MESSAGE"]
+
+
+def test_flooding_client_gets_replies_then_4029(caplog):
+    floods = MAX_DROPPED_MESSAGES + 100
+
+    async def scenario():
+        async with serving() as agent:
+            socket = await connect_after_hello(agent)
+            for number in range(floods):
+                try:
+                    await socket.send_str(json.dumps({"type": "ping", "id": number}))
+                except aiohttp.ClientConnectionResetError:
+                    break
+            replies = []
+            while True:
+                frame = await asyncio.wait_for(socket.receive(), 10)
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    break
+                replies.append(json.loads(frame.data))
+            await wait_until(lambda: not agent.hub.clients)
+            return replies, socket.close_code
+
+    caplog.set_level(logging.WARNING, "trayagent")
+    replies, close_code = asyncio.run(scenario())
+    pongs = [reply for reply in replies if reply["type"] == "pong"]
+    assert close_code == CLOSE_RATE_LIMITED
+    assert len(pongs) >= 40
+    assert replies[-1]["code"] == "RATE_LIMITED"
+    assert "it keeps flooding" in caplog.text
