@@ -1,16 +1,20 @@
 """Bad client input over WebSocket and REST, and the errors it gets.
 
 The agent's application runs on a real aiohttp server on 127.0.0.1 (see
-``serving`` in test_limits); the clients are real aiohttp WebSocket clients.
+``serving`` in test_limits); the clients are real aiohttp WebSocket and HTTP
+clients. Card states are reached by handing the hub the monitor events a
+real read produces.
 """
 
 import asyncio
 import json
 import logging
+from typing import Any
 
 import aiohttp
 from test_limits import (
     CLINIC,
+    UNKNOWN,
     Agent,
     receive_close_code,
     receive_json,
@@ -20,10 +24,20 @@ from test_limits import (
 
 from trayagent import events
 from trayagent.errors import ERROR_MESSAGES, INVALID_FIELD_MESSAGES
+from trayagent.server.access import OriginPolicy
 from trayagent.server.clients import CLOSE_RATE_LIMITED, MAX_DROPPED_MESSAGES
+from trayagent.status import ServiceState
 
+READER = "ACS ACR39U ICC Reader 00 00"
 # A JSON escape that decodes to a lone surrogate, which UTF-8 cannot encode.
 LONE_SURROGATE = "\\udc00"
+
+
+class Person:
+    """The card data of a read, as the hub takes it from ``CardRead``."""
+
+    def to_json(self) -> dict[str, str]:
+        return {"citizen_id": "1101700203450"}
 
 
 async def connect_after_hello(agent: Agent) -> aiohttp.ClientWebSocketResponse:
@@ -36,6 +50,26 @@ async def connect_after_hello(agent: Agent) -> aiohttp.ClientWebSocketResponse:
 async def reply_to(socket: aiohttp.ClientWebSocketResponse, text: str) -> dict:
     await socket.send_str(text)
     return await receive_json(socket)
+
+
+async def request(
+    agent: Agent,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    data: str | None = None,
+) -> tuple[int, Any, dict[str, str]]:
+    """Return the status, the JSON body (or text) and headers of a request."""
+    url = f"http://127.0.0.1:{agent.port}{path}"
+    async with agent.session.request(
+        method, url, headers=headers, data=data
+    ) as response:
+        text = await response.text()
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        return response.status, body, dict(response.headers)
 
 
 def test_lone_surrogate_id_and_reader_are_invalid():
@@ -188,3 +222,131 @@ def test_flooding_client_gets_replies_then_4029(caplog):
     assert len(pongs) >= 40
     assert replies[-1]["code"] == "RATE_LIMITED"
     assert "it keeps flooding" in caplog.text
+
+
+def test_unknown_api_path_is_json_404():
+    async def scenario():
+        async with serving() as agent:
+            api = await request(agent, "GET", "/api/nothing")
+            page = await request(agent, "GET", "/nothing")
+            return api, page
+
+    (status, body, headers), (page_status, _page, _headers) = asyncio.run(scenario())
+    assert status == 404
+    assert body["error"]["code"] == "NOT_FOUND"
+    assert body["error"]["message"] == ERROR_MESSAGES["NOT_FOUND"]
+    assert headers["Content-Type"].startswith("application/json")
+    assert page_status == 404
+
+
+def test_wrong_api_method_is_json_405():
+    async def scenario():
+        async with serving() as agent:
+            return [
+                await request(agent, "DELETE", "/api/card"),
+                await request(agent, "POST", "/api/status"),
+                await request(agent, "GET", "/api/read", headers={"Origin": CLINIC}),
+            ]
+
+    results = asyncio.run(scenario())
+    for status, body, headers in results:
+        assert status == 405
+        assert body["error"]["code"] == "METHOD_NOT_ALLOWED"
+        assert "Allow" in headers
+    assert "GET" in results[1][2]["Allow"].split(",")
+    assert "POST" not in results[1][2]["Allow"].split(",")
+    assert results[2][2]["Access-Control-Allow-Origin"] == CLINIC
+
+
+def test_api_errors_keep_access_checks_first():
+    blocked = {"Origin": "https://blocked.example"}
+    foreign_host = {"Host": "attacker.example"}
+
+    async def scenario():
+        policy = OriginPolicy([CLINIC], ["https://blocked.example"])
+        async with serving(policy=policy) as agent:
+            return [
+                await request(agent, "GET", "/api/nothing", headers=blocked),
+                await request(agent, "DELETE", "/api/card", headers=blocked),
+                await request(agent, "GET", "/api/nothing", headers=foreign_host),
+            ]
+
+    results = asyncio.run(scenario())
+    codes = [(status, body["error"]["code"]) for status, body, _ in results]
+    assert codes == [
+        (403, "FORBIDDEN_ORIGIN"),
+        (403, "FORBIDDEN_ORIGIN"),
+        (403, "FORBIDDEN_HOST"),
+    ]
+
+
+# REST bodies with one invalid field, and the field the message names.
+INVALID_REST_BODIES = [
+    ("/api/read", '{"reader": 123}', "reader"),
+    ("/api/read", '{"reader": "%s"}' % LONE_SURROGATE, "reader"),
+    ("/api/read", "[1]", "body"),
+    ("/api/origins", json.dumps({"origin": UNKNOWN, "action": "nuke"}), "action"),
+    ("/api/origins", json.dumps({"origin": "no origin", "action": "allow"}), "origin"),
+]
+
+
+def test_rest_invalid_fields_are_named():
+    json_type = {"Content-Type": "application/json"}
+
+    async def scenario():
+        async with serving() as agent:
+            invalid = [
+                await request(agent, "POST", path, json_type, data)
+                for path, data, _field in INVALID_REST_BODIES
+            ]
+            nan = await request(agent, "POST", "/api/read", json_type, '{"x": NaN}')
+            return invalid, nan
+
+    invalid, nan = asyncio.run(scenario())
+    for (path, _data, field), (status, body, _headers) in zip(
+        INVALID_REST_BODIES, invalid, strict=True
+    ):
+        assert status == 400, path
+        assert body["error"]["code"] == "INVALID_MESSAGE", path
+        assert body["error"]["message"] == INVALID_FIELD_MESSAGES[field], path
+    assert nan[0] == 400
+    assert nan[1]["error"]["code"] == "INVALID_JSON"
+
+
+def test_card_being_read_is_card_reading():
+    async def scenario():
+        async with serving() as agent:
+            hub = agent.hub
+            hub.handle(events.ServiceChanged(ServiceState.AVAILABLE))
+            hub.handle(events.ReaderAdded(READER))
+            empty = await request(agent, "GET", "/api/card")
+            hub.handle(events.CardInserted(READER, 1, b"\x3b\x67"))
+            hub.handle(events.ReadStarted(READER, 1))
+            reading = await request(agent, "GET", "/api/card")
+            named = await request(agent, "GET", f"/api/card?reader={READER}")
+            hub.handle(events.CardRead(READER, 1, Person(), 0.2))
+            read = await request(agent, "GET", "/api/card")
+            return empty, reading, named, read
+
+    empty, reading, named, read = asyncio.run(scenario())
+    assert empty[:2] == (404, {"error": {**empty[1]["error"], "code": "NO_CARD"}})
+    for status, body, _headers in (reading, named):
+        assert status == 409
+        assert body["error"]["code"] == "CARD_READING"
+        assert body["error"]["message"] == ERROR_MESSAGES["CARD_READING"]
+    assert read[0] == 200
+    assert read[1]["reader"] == READER
+
+
+def test_origins_from_allowed_site_is_programs_only():
+    async def scenario():
+        async with serving() as agent:
+            page = await request(agent, "GET", "/api/origins", {"Origin": CLINIC})
+            program = await request(agent, "GET", "/api/origins")
+            return page, program
+
+    (status, body, _headers), program = asyncio.run(scenario())
+    assert status == 403
+    assert body["error"]["code"] == "PROGRAMS_ONLY"
+    assert body["error"]["message"] == ERROR_MESSAGES["PROGRAMS_ONLY"]
+    assert program[0] == 200
