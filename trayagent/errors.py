@@ -26,6 +26,10 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
         "health-insurance data."
     ),
     "NO_CARD": "There is no card in the reader.",
+    "CARD_READING": (
+        "A card is being read; try again in a moment, or POST /api/read to "
+        "wait for the read."
+    ),
     "NO_READER": "No card reader is connected.",
     "UNKNOWN_READER": "There is no card reader with that name.",
     "READER_REQUIRED": (
@@ -50,6 +54,10 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
         "connect to 127.0.0.1, [::1] or localhost."
     ),
     "FORBIDDEN_ORIGIN": "This web site is not allowed to use the card reader agent.",
+    "PROGRAMS_ONLY": (
+        "This endpoint is for programs on this PC only; web pages cannot use "
+        "it. Send the request without Origin and Sec-Fetch-Site headers."
+    ),
     "ORIGIN_PENDING": (
         "This web site is waiting for approval. Ask staff to allow it in the "
         "trayagent menu of the system tray."
@@ -67,10 +75,41 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
     "BINARY_FRAME": "Binary frames are not accepted; send JSON text.",
     "MESSAGE_TOO_LARGE": "The message is larger than the limit of 64 KiB.",
     "RATE_LIMITED": "Too many messages; the agent dropped some. Send fewer.",
+    "NOT_FOUND": "There is no such endpoint; docs/protocol.md lists the REST API.",
+    "METHOD_NOT_ALLOWED": (
+        "The endpoint does not accept this HTTP method; the Allow header "
+        "lists the methods it accepts."
+    ),
     "INTERNAL_ERROR": "The agent hit an internal error; the log has the details.",
 }
 
+# Messages of INVALID_MESSAGE that name the field at fault, by field. The
+# messages never repeat the value a client sent, which may be personal data.
+# ERROR_MESSAGES["INVALID_MESSAGE"] covers a missing or invalid "type".
+INVALID_FIELD_MESSAGES: Final[dict[str, str]] = {
+    "body": "The message is not a JSON object.",
+    "id": (
+        "The 'id' is not valid: it must be a number, or a string of valid "
+        "Unicode text without lone surrogates."
+    ),
+    "reader": (
+        "The 'reader' is not valid: it must be a reader's name as a string of "
+        "valid Unicode text without lone surrogates."
+    ),
+    "origin": (
+        "The 'origin' is not valid: it must be a web origin such as "
+        "https://clinic.example."
+    ),
+    "action": "The 'action' is not valid: it must be allow, block or forget.",
+}
 
-def error_message(code: str) -> str:
-    """Return the fixed message for an error code, or a generic one."""
+
+def error_message(code: str, field: str | None = None) -> str:
+    """Return the fixed message for an error code, or a generic one.
+
+    :param field: for ``INVALID_MESSAGE``, the field at fault, which picks
+        its message from ``INVALID_FIELD_MESSAGES``.
+    """
+    if code == "INVALID_MESSAGE" and field in INVALID_FIELD_MESSAGES:
+        return INVALID_FIELD_MESSAGES[field]
     return ERROR_MESSAGES.get(code, ERROR_MESSAGES["INTERNAL_ERROR"])

@@ -90,6 +90,24 @@ def test_oversized_and_nested_messages(name, caplog):
     assert "sent a 70000-byte message; the limit is 65536 bytes" in caplog.text
 
 
+@pytest.mark.parametrize("name", ["go", "py"])
+def test_lone_surrogates_and_nan_keep_connection(name):
+    """Frames that cannot be echoed or are not standard JSON are ignored."""
+    request, key, answer, _ = REQUESTS[name]
+    command = "action" if name == "go" else "type"
+
+    async def scenario():
+        async with running_agent(COMPAT) as agent:
+            async with OldClient.connect(agent.url(name, "/ws", "ws")) as client:
+                await client.socket.send_str('{"%s": "\\udc00"}' % command)
+                await client.socket.send_str('{"%s": NaN}' % command)
+                await client.send(request)
+                return await client.expect(key, answer)
+
+    reply = run(scenario())
+    assert reply[key] == answer
+
+
 @pytest.mark.parametrize(
     "path, scheme",
     [("/ws", "ws"), ("/api/card/current", "http"), ("/api/status", "http")],

@@ -7,6 +7,7 @@ import json
 import aiohttp
 import pytest
 
+from trayagent.server.clients import CLOSE_RATE_LIMITED
 from trayagent.simcard import PEOPLE, SimulatedCard
 
 from .support import WsClient, handshake_status, run
@@ -261,24 +262,28 @@ def test_flooding_client_is_limited_then_closed(start_agent):
                 except aiohttp.ClientConnectionResetError:
                     # The agent may cut the connection before all 300 are out.
                     break
-            while (await asyncio.wait_for(socket.receive(), 10)).type in (
+            last = None
+            while (frame := await asyncio.wait_for(socket.receive(), 10)).type in (
                 aiohttp.WSMsgType.TEXT,
             ):
-                pass
+                last = json.loads(frame.data)
             other = await handshake_status(agent.ws_url)
-            return burst, socket.close_code, other
+            return burst, last, socket.close_code, other
 
-    burst, close_code, other = run(scenario())
+    burst, last, close_code, other = run(scenario())
     pongs = [reply for reply in burst if reply["type"] == "pong"]
     limited = [reply for reply in burst if reply.get("code") == "RATE_LIMITED"]
     # A burst of 40 passes; the bucket refills at 20 a second while the 50
     # messages arrive, so a slow machine lets a few more through.
     assert 40 <= len(pongs) < 50
     assert len(limited) == 1
-    # The agent closes with 1008. On a loaded machine the flooding client is
-    # still writing when the close frame is due, and the agent cuts the
-    # connection after CLOSE_TIMEOUT, which the client sees as 1006.
-    assert close_code in (1008, 1006)
+    # The agent sends what it queued, a last RATE_LIMITED, and closes with
+    # 4029. On a loaded machine the flooding client is still writing when
+    # the close frame is due, and the agent cuts the connection after
+    # CLOSE_TIMEOUT, which the client sees as 1006.
+    assert close_code in (CLOSE_RATE_LIMITED, 1006)
+    if close_code == CLOSE_RATE_LIMITED:
+        assert last["code"] == "RATE_LIMITED"
     assert other == 101
     assert "sends more than 20 messages a second" in agent.log_text()
     assert "it keeps flooding" in agent.log_text()

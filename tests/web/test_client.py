@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import WSCloseCode, web
 
+from trayagent.server.clients import CLOSE_RATE_LIMITED
 from trayagent.server.thread import ServerThread
 
 from .support import CLIENT_JS, free_port
@@ -152,6 +153,13 @@ async def card_parts(socket):
     await serve_until_closed(socket)
 
 
+async def rate_limited(socket):
+    """Close as the agent closes a client that keeps flooding it."""
+    await send(socket, hello())
+    await send(socket, {"type": "error", "code": "RATE_LIMITED", "message": "m"})
+    await socket.close(code=CLOSE_RATE_LIMITED, message=b"rate limit exceeded")
+
+
 async def drops_after_hello(socket):
     await send(socket, hello())
     await asyncio.sleep(0.3)
@@ -167,6 +175,7 @@ SCRIPTS = {
     "reads": reads,
     "joined-read": joined_read,
     "drops-after-hello": drops_after_hello,
+    "rate-limited": rate_limited,
     "card-parts": card_parts,
 }
 
@@ -296,6 +305,28 @@ def connect(page, url: str) -> None:
     )
 
 
+def connect_recording_delays(page, url: str) -> None:
+    """Connect with retryDelay 1 and maxRetryDelay 100, recording in
+    ``window.timeline`` each state and each delay the client requests."""
+    page.evaluate(
+        """url => {
+            window.timeline = [];
+            const setTimeoutOriginal = window.setTimeout;
+            window.setTimeout = (callback, delay) => {
+                window.timeline.push(["delay", delay]);
+                return setTimeoutOriginal(callback, delay);
+            };
+            const client = new window.trayagent.TrayAgentClient({
+                url, retryDelay: 1, maxRetryDelay: 100,
+            });
+            client.on("state", ({ state }) => window.timeline.push(["state", state]));
+            client.connect();
+            window.client = client;
+        }""",
+        url,
+    )
+
+
 def wait_for_state(page, state: str) -> list[str]:
     page.wait_for_function(
         "state => window.states.includes(state)", arg=state, timeout=TIMEOUT_MS
@@ -334,6 +365,24 @@ def test_close_1008_is_blocked(harness, scripted_agent):
     states = wait_for_state(harness, "blocked")
 
     assert states == ["blocked"]
+
+
+def test_close_4029_reconnects_slowly_not_blocked(harness, scripted_agent):
+    # With maxRetryDelay 100, a slow retry requests 50 to 100 ms.
+    connect_recording_delays(harness, ws_url(scripted_agent, "rate-limited"))
+
+    harness.wait_for_function(
+        "() => window.timeline.filter(([, value]) => value === 'ready').length >= 2",
+        timeout=TIMEOUT_MS,
+    )
+    timeline = harness.evaluate("() => window.timeline")
+    states = [value for kind, value in timeline if kind == "state"]
+    after_close = timeline[timeline.index(["state", "connecting"]) :]
+    retry = next(value for kind, value in after_close if kind == "delay")
+
+    assert states[:3] == ["ready", "connecting", "ready"]
+    assert "blocked" not in states
+    assert 50 <= retry <= 100
 
 
 def test_waiting_for_approval_then_ready(harness, scripted_agent):
@@ -451,22 +500,7 @@ def test_blocked_site_keeps_retrying_slowly(harness, scripted_agent):
     # The page records each delay the client requests. With retryDelay 1
     # and maxRetryDelay 100, slow retries request 50 to 100 ms, and the
     # fast sequence starts at 0.5 to 1 ms.
-    harness.evaluate(
-        """() => {
-            window.timeline = [];
-            const setTimeoutOriginal = window.setTimeout;
-            window.setTimeout = (callback, delay) => {
-                window.timeline.push(["delay", delay]);
-                return setTimeoutOriginal(callback, delay);
-            };
-            const client = new window.trayagent.TrayAgentClient({
-                url: "URL", retryDelay: 1, maxRetryDelay: 100,
-            });
-            client.on("state", ({ state }) => window.timeline.push(["state", state]));
-            client.connect();
-            window.client = client;
-        }""".replace("URL", ws_url(scripted_agent, "refused"))
-    )
+    connect_recording_delays(harness, ws_url(scripted_agent, "refused"))
 
     harness.wait_for_function(
         """() => {

@@ -210,12 +210,26 @@ def is_same_agent(origin: str, port: int) -> bool:
     return origin in {f"http://{host}:{port}" for host in LOOPBACK_HOSTS}
 
 
-def error_response(code: str, status: int) -> web.Response:
-    """Return a JSON error body with the code's fixed message."""
+def error_response(
+    code: str,
+    status: int,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """Return a JSON error body with the code's fixed message.
+
+    :param field: for ``INVALID_MESSAGE``, the request field at fault.
+    :param headers: more headers, such as ``Allow`` for a 405.
+    """
     return web.json_response(
-        {"error": {"code": code, "message": error_message(code)}},
+        {"error": {"code": code, "message": error_message(code, field)}},
         status=status,
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            **(headers or {}),
+        },
     )
 
 

@@ -34,7 +34,8 @@ def create_app(
 ) -> web.Application:
     """Build the application with its routes and access checks."""
     app = web.Application(
-        middlewares=[access.access_middleware], client_max_size=rest.MAX_BODY_SIZE
+        middlewares=[access.access_middleware, rest.api_error_middleware],
+        client_max_size=rest.MAX_BODY_SIZE,
     )
     app[HUB] = hub
     app[SOURCE] = source

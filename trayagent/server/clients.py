@@ -9,6 +9,7 @@ dropped, so it never delays the others.
 import asyncio
 import logging
 import time
+import traceback
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -25,10 +26,21 @@ SEND_TIMEOUT = 5.0
 
 # Messages a client may send: a burst of MESSAGE_BURST, refilled at
 # MESSAGE_RATE per second. Further messages get one RATE_LIMITED error per
-# second and are dropped; after MAX_DROPPED_MESSAGES the client is closed.
+# second and are dropped; after MAX_DROPPED_MESSAGES the client gets a last
+# RATE_LIMITED error and is closed with CLOSE_RATE_LIMITED.
 MESSAGE_RATE = 20.0
 MESSAGE_BURST = 40
 MAX_DROPPED_MESSAGES = 200
+
+# The close code for a client closed for flooding. It lies in the range
+# 4000-4999 that RFC 6455 leaves to applications, apart from 1008 (policy
+# violation), which closes a blocked site, so a page can tell the two apart
+# and reconnect after this one. 4029 echoes HTTP 429 Too Many Requests.
+CLOSE_RATE_LIMITED = 4029
+
+# Seconds the replies queued for a flooding client get to be sent before
+# its close frame.
+FLUSH_TIMEOUT = 2.0
 
 # Seconds a dropped client gets to answer the close frame before its
 # connection is cut.
@@ -91,14 +103,21 @@ class Client:
                 MESSAGE_RATE,
             )
         if self._dropped_messages >= MAX_DROPPED_MESSAGES:
-            logger.warning("Closing WebSocket client %s: it keeps flooding", self.name)
-            self._close_later(WSCloseCode.POLICY_VIOLATION, "rate limit exceeded")
+            if not self.dropped:
+                logger.warning(
+                    "Closing WebSocket client %s: it keeps flooding", self.name
+                )
+                self._send_rate_error()
+            self._close_later(CLOSE_RATE_LIMITED, "rate limit exceeded", flush=True)
         elif now - self._last_rate_error >= 1.0:
             self._last_rate_error = now
-            # deliver(), so that a client of an old format gets its own error.
-            body = messages.error("error", "RATE_LIMITED")
-            self.deliver(body, messages.encode(body))
+            self._send_rate_error()
         return False
+
+    def _send_rate_error(self) -> None:
+        # deliver(), so that a client of an old format gets its own error.
+        body = messages.error("error", "RATE_LIMITED")
+        self.deliver(body, messages.encode(body))
 
     def deliver(self, body: dict[str, Any], text: str) -> None:
         """Queue a message of the agent's, given as its body and its encoded text.
@@ -145,22 +164,62 @@ class Client:
             except (ConnectionError, RuntimeError) as error:
                 logger.debug("WebSocket client %s gone: %s", self.name, error)
                 return
+            except Exception as error:  # noqa: BLE001 - logged, the client dropped
+                self._log_send_failure(error)
+                self._close_later(WSCloseCode.INTERNAL_ERROR, "internal error")
+                return
+            finally:
+                self._queue.task_done()
+
+    def _log_send_failure(self, error: Exception) -> None:
+        """Log a send that failed unexpectedly, without the message's content.
+
+        The exception's text can quote the message, such as the character
+        that ``UnicodeEncodeError`` could not encode, so only its type and
+        the stack are logged.
+        """
+        stack = "".join(traceback.format_tb(error.__traceback__))
+        logger.error(
+            "Dropping WebSocket client %s: sending a message failed with %s\n%s",
+            self.name,
+            type(error).__name__,
+            stack.rstrip(),
+        )
 
     def _drop(self) -> None:
         self._close_later(WSCloseCode.TRY_AGAIN_LATER, "client too slow")
 
-    def _close_later(self, code: int, reason: str) -> None:
+    def _close_later(self, code: int, reason: str, *, flush: bool = False) -> None:
+        """Close the client in a task of its own; a client is closed only once.
+
+        :param flush: send the messages queued already before the close
+            frame, for up to ``FLUSH_TIMEOUT`` seconds.
+        """
         if self.dropped:
             return
         self.dropped = True
         task = asyncio.get_running_loop().create_task(
-            self._close_or_abort(code, reason)
+            self._close_or_abort(code, reason, flush)
         )
         _closing.add(task)
         task.add_done_callback(_closing.discard)
 
-    async def _close_or_abort(self, code: int, reason: str) -> None:
+    async def _flush(self) -> None:
+        """Wait until the writer has sent the queue, ended, or timed out."""
+        if self._writer is None or self._writer.done():
+            return
+        drained = asyncio.ensure_future(self._queue.join())
+        await asyncio.wait(
+            {drained, self._writer},
+            timeout=FLUSH_TIMEOUT,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        drained.cancel()
+
+    async def _close_or_abort(self, code: int, reason: str, flush: bool) -> None:
         """Close politely, but cut a client that does not read the close frame."""
+        if flush:
+            await self._flush()
         if self._writer is not None:
             self._writer.cancel()
         closing = asyncio.ensure_future(

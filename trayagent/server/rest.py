@@ -2,7 +2,9 @@
 
 Runs on the ``ws-server`` thread. The access middleware has already checked
 ``Host`` and ``Origin`` before a handler here runs; responses to allowed
-cross-origin pages carry CORS headers added by that middleware.
+cross-origin pages carry CORS headers added by that middleware. Requests for
+an unknown ``/api/`` path or with a method its route does not take get JSON
+errors from :func:`api_error_middleware`, which runs after the access checks.
 """
 
 import asyncio
@@ -14,10 +16,11 @@ from aiohttp import web
 
 from .. import __version__
 from ..origins import normalize_origin
+from ..status import ReaderState
 from . import access, messages
 from .access import POLICY, error_response
 from .context import CONFIG, HUB, SETTINGS, SOURCE
-from .hub import ReaderRecord
+from .hub import Hub, ReaderRecord
 from .websocket import service_fields
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,27 @@ HTTP_STATUS_FOR_CODE = {
     "SERVICE_NO_ACCESS": 503,
     "READ_FAILED": 502,
 }
+
+
+@web.middleware
+async def api_error_middleware(
+    request: web.Request, handler: access.Handler
+) -> web.StreamResponse:
+    """Return a JSON error for an unknown ``/api/`` path or a wrong method.
+
+    aiohttp's router raises both as plain text, which other paths keep.
+    """
+    try:
+        return await handler(request)
+    except web.HTTPMethodNotAllowed as error:
+        if not request.path.startswith("/api/"):
+            raise
+        allow = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+        return error_response("METHOD_NOT_ALLOWED", 405, headers=allow)
+    except web.HTTPNotFound:
+        if not request.path.startswith("/api/"):
+            raise
+        return error_response("NOT_FOUND", 404)
 
 
 def add_routes(app: web.Application) -> None:
@@ -76,20 +100,32 @@ async def _card(request: web.Request) -> web.StreamResponse:
     if reader is not None and reader not in hub.readers:
         return error_response("UNKNOWN_READER", 404)
     record = hub.present_card(reader)
+    if record is None and _card_being_read(hub, reader):
+        return error_response("CARD_READING", 409)
     if record is None:
         return error_response("NO_CARD", 404)
     return _json_response(_card_body(record, photo=_wants_photo(request)))
 
 
+def _card_being_read(hub: Hub, reader: str | None) -> bool:
+    """Return whether ``reader``, or any reader without one, is reading a card."""
+    records = [hub.readers[reader]] if reader is not None else hub.readers.values()
+    return any(record.state is ReaderState.READING for record in records)
+
+
 async def _read(request: web.Request) -> web.StreamResponse:
     hub, source = request.app[HUB], request.app[SOURCE]
     try:
-        body = await request.json() if request.can_read_body else {}
+        body = await _request_json(request) if request.can_read_body else {}
     except ValueError:
         return error_response("INVALID_JSON", 400)
-    if not isinstance(body, dict) or not isinstance(body.get("reader", ""), str | None):
-        return error_response("INVALID_MESSAGE", 400)
+    if not isinstance(body, dict):
+        return error_response("INVALID_MESSAGE", 400, field="body")
     reader = body.get("reader")
+    if reader is not None and not (
+        isinstance(reader, str) and messages.is_valid_text(reader)
+    ):
+        return error_response("INVALID_MESSAGE", 400, field="reader")
     if reader is None:
         present = source.readers_with_card()
         if not present:
@@ -112,7 +148,7 @@ async def _read(request: web.Request) -> web.StreamResponse:
 async def _activate(request: web.Request) -> web.StreamResponse:
     """Let a second trayagent on this PC ask this one to show itself."""
     if not _from_program(request):
-        return error_response("FORBIDDEN_ORIGIN", 403)
+        return error_response("PROGRAMS_ONLY", 403)
     callback = request.app[CONFIG].on_activate
     if callback is not None:
         callback()
@@ -122,7 +158,7 @@ async def _activate(request: web.Request) -> web.StreamResponse:
 async def _origins(request: web.Request) -> web.StreamResponse:
     """List the allowed, blocked and waiting origins, for programs on this PC."""
     if not _from_program(request):
-        return error_response("FORBIDDEN_ORIGIN", 403)
+        return error_response("PROGRAMS_ONLY", 403)
     return _json_response(_origin_lists(request.app))
 
 
@@ -134,7 +170,7 @@ async def _change_origin(request: web.Request) -> web.StreamResponse:
     body sent without ``Content-Type: application/json`` (HTTP 415).
     """
     if not _from_program(request):
-        return error_response("FORBIDDEN_ORIGIN", 403)
+        return error_response("PROGRAMS_ONLY", 403)
     # A page can send a cross-site POST without a preflight only as a
     # "simple" request, whose Content-Type is never application/json.
     if request.content_type != "application/json":
@@ -144,19 +180,21 @@ async def _change_origin(request: web.Request) -> web.StreamResponse:
         )
         return error_response("UNSUPPORTED_MEDIA_TYPE", 415)
     try:
-        body = await request.json()
+        body = await _request_json(request)
     except ValueError:
         return error_response("INVALID_JSON", 400)
     if not isinstance(body, dict):
-        return error_response("INVALID_MESSAGE", 400)
+        return error_response("INVALID_MESSAGE", 400, field="body")
     origin = (
         normalize_origin(body.get("origin", ""))
         if isinstance(body.get("origin"), str)
         else None
     )
+    if origin is None:
+        return error_response("INVALID_MESSAGE", 400, field="origin")
     action = body.get("action")
-    if origin is None or action not in ("allow", "block", "forget"):
-        return error_response("INVALID_MESSAGE", 400)
+    if action not in ("allow", "block", "forget"):
+        return error_response("INVALID_MESSAGE", 400, field="action")
     callback = request.app[CONFIG].on_origin_change
     if callback is not None:
         callback(origin, action)
@@ -204,6 +242,14 @@ def _card_body(record: ReaderRecord, *, photo: bool) -> dict[str, Any]:
     if photo:
         body["photo"] = record.photo["photo"] if record.photo else None
     return body
+
+
+async def _request_json(request: web.Request) -> Any:
+    """Return the request body's JSON value; raise ``ValueError`` if invalid."""
+    try:
+        return messages.decode(await request.text())
+    except RecursionError as error:
+        raise ValueError("JSON nested too deep") from error
 
 
 def _wants_photo(request: web.Request) -> bool:

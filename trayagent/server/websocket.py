@@ -10,8 +10,9 @@ closes it with code 1008.
 
 import asyncio
 import collections
-import json
+import enum
 import logging
+import math
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -50,8 +51,17 @@ HANDSHAKES = web.AppKey("held_handshakes", collections.Counter)
 # Tasks that nobody awaits, kept referenced until they end.
 _background_tasks: set[asyncio.Task[None]] = set()
 
-# The value decode_json returns for text that is not JSON (None is JSON).
-NOT_JSON = object()
+
+class Rejected(enum.Enum):
+    """A client frame rejected before its JSON value is looked at.
+
+    Each value is the error code of the reply. Enum members cannot be
+    confused with any JSON value, as ``None`` or a string could.
+    """
+
+    BINARY_FRAME = "BINARY_FRAME"
+    INVALID_JSON = "INVALID_JSON"
+    MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
 
 
 def hello(app: web.Application, client: Client | None) -> messages.Message:
@@ -257,7 +267,7 @@ async def _receive(app: web.Application, client: Client) -> None:
         if frame.type == WSMsgType.TEXT:
             _on_text(app, client, frame.data)
         elif frame.type == WSMsgType.BINARY:
-            _on_frame(app, client, None)
+            _on_frame(app, client, Rejected.BINARY_FRAME)
         elif frame.type == WSMsgType.ERROR:
             logger.info(
                 "WebSocket client %s failed: %s",
@@ -298,10 +308,9 @@ def _on_text(app: web.Application, client: Client, text: str) -> None:
     size = message_size(text)
     if size > MAX_MESSAGE_SIZE:
         log_oversized_message(app, client, size)
-        _on_frame(app, client, "MESSAGE_TOO_LARGE")
+        _on_frame(app, client, Rejected.MESSAGE_TOO_LARGE)
         return
-    body = decode_json(text)
-    _on_frame(app, client, "INVALID_JSON" if body is NOT_JSON else body)
+    _on_frame(app, client, decode_json(text))
 
 
 def message_size(text: str) -> int:
@@ -321,36 +330,32 @@ def log_oversized_message(app: web.Application, client: Client, size: int) -> No
 
 
 def decode_json(text: str) -> Any:
-    """Return the JSON value of ``text``, or ``NOT_JSON`` if it is not JSON.
+    """Return the JSON value of ``text``, or ``Rejected.INVALID_JSON``.
 
-    Arrays or objects nested thousands deep fit in ``MAX_MESSAGE_SIZE`` but
-    make :func:`json.loads` raise ``RecursionError``; they count as invalid.
+    Text that is not standard JSON is invalid, ``NaN`` and ``Infinity``
+    included. Arrays or objects nested thousands deep fit in
+    ``MAX_MESSAGE_SIZE`` but make :func:`json.loads` raise
+    ``RecursionError``; they count as invalid too.
     """
     try:
-        return json.loads(text)
+        return messages.decode(text)
     except (ValueError, RecursionError):
-        return NOT_JSON
+        return Rejected.INVALID_JSON
 
 
 def _on_frame(app: web.Application, client: Client, body: Any) -> None:
-    """Handle one client frame: a decoded JSON value, an error code, or ``None``.
-
-    ``None`` stands for a binary frame.
-    """
+    """Handle one client frame: a decoded JSON value, or how it was rejected."""
     if not client.take_message_token():
         return
-    if body is None:
-        _reply_error(client, "BINARY_FRAME", None)
-        return
-    if isinstance(body, str):
-        _reply_error(client, body, None)
+    if isinstance(body, Rejected):
+        _reply_error(client, body.value, None)
         return
     if not isinstance(body, dict):
-        _reply_error(client, "INVALID_MESSAGE", None)
+        _reply_error(client, "INVALID_MESSAGE", None, field="body")
         return
     request_id = body.get("id")
     if not _valid_id(request_id):
-        _reply_error(client, "INVALID_MESSAGE", None)
+        _reply_error(client, "INVALID_MESSAGE", None, field="id")
         return
     kind = body.get("type")
     if not isinstance(kind, str):
@@ -373,8 +378,10 @@ def _on_read(
     app: web.Application, client: Client, reader: Any, request_id: Any
 ) -> None:
     hub, source = app[HUB], app[SOURCE]
-    if reader is not None and not isinstance(reader, str):
-        _reply_error(client, "INVALID_MESSAGE", request_id)
+    if reader is not None and not (
+        isinstance(reader, str) and messages.is_valid_text(reader)
+    ):
+        _reply_error(client, "INVALID_MESSAGE", request_id, field="reader")
         return
     if reader is None:
         readers = source.readers_with_card()
@@ -416,16 +423,25 @@ async def _report_unstarted(
 
 
 def _reply_error(
-    client: Client, code: str, request_id: Any, reader: str | None = None
+    client: Client,
+    code: str,
+    request_id: Any,
+    reader: str | None = None,
+    field: str | None = None,
 ) -> None:
-    body = messages.error("error", code, reader=reader)
+    body = messages.error("error", code, field=field, reader=reader)
     client.send(messages.encode(messages.with_id(body, request_id)))
 
 
 def _valid_id(value: Any) -> bool:
+    """Return whether a request ``id`` can be sent back as it came."""
     if value is None:
         return True
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+    if isinstance(value, str):
+        return messages.is_valid_text(value)
+    if isinstance(value, float):
+        return math.isfinite(value)  # 1e999 decodes to infinity
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _wants_photo(request: web.Request) -> bool:

@@ -33,7 +33,7 @@ from ..websocket import (
     LIMIT_LOG,
     MAX_FRAME_SIZE,
     MAX_MESSAGE_SIZE,
-    NOT_JSON,
+    Rejected,
     connection_limit_reached,
     decode_json,
     log_oversized_message,
@@ -170,7 +170,7 @@ class TranslatingClient(Client):
     def send_old(self, bodies: list[Message]) -> None:
         """Queue messages of the old format."""
         for body in bodies:
-            self.send(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+            self.send(messages.encode(body))
 
     async def close(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "") -> None:
         """Drop any held card, stop the writer and close the socket."""
@@ -313,7 +313,7 @@ async def _receive(
             log_oversized_message(app, client, size)
             continue
         body = decode_json(frame.data)
-        on_message(app, client, None if body is NOT_JSON else body)
+        on_message(app, client, None if body is Rejected.INVALID_JSON else body)
 
 
 def request_reads(app: web.Application) -> str | None:

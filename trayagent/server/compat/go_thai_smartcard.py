@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from ...errors import error_message
-from .. import access
+from .. import access, messages
 from ..context import HUB, CardSource, ServerConfig
 from ..hub import Hub
 from . import base
@@ -195,6 +195,11 @@ def _on_message(app: web.Application, client: TranslatingClient, body: Any) -> N
     if not isinstance(body, dict) or not isinstance(body.get("action"), str):
         return  # version 1 ignored every client frame
     action = body["action"]
+    if not messages.is_valid_text(action):
+        # A lone surrogate cannot be echoed in the "unknown action" reply,
+        # because no text frame can carry it.
+        logger.info("Ignoring a go-thai-smartcard action with a lone surrogate")
+        return
     if action == "read-now":
         code = base.request_reads(app)
         if code is not None:

@@ -31,6 +31,12 @@ export const States = Object.freeze({
 // (policy violation).
 const CLOSE_POLICY_VIOLATION = 1008;
 
+// The agent closes a connection that keeps sending more messages than it
+// accepts with 4029. The site is still allowed, so the client reconnects,
+// but only after the longest retry delay, so that a page stuck in a loop
+// does not flood the agent again at once.
+const CLOSE_RATE_LIMITED = 4029;
+
 // The optional parts of a card, by the message that carries each; the
 // part's name is also the message's field and the client's event.
 const PARTS = Object.freeze({ "card.laser": "laser", "card.nhso": "nhso" });
@@ -213,6 +219,7 @@ export class TrayAgentClient extends EventTarget {
     // Once blocked, every retry stays slow until a connection succeeds,
     // whether the agent closes with 1008 or refuses the handshake (403).
     const blocked = code === CLOSE_POLICY_VIOLATION || this.state === States.BLOCKED;
+    const slowly = blocked || code === CLOSE_RATE_LIMITED;
     if (code === CLOSE_POLICY_VIOLATION) {
       this._setState(States.BLOCKED);
     } else if (this._gotHello) {
@@ -224,7 +231,7 @@ export class TrayAgentClient extends EventTarget {
       this._failures += 1;
       if (this._failures >= this.options.attemptsBeforeNotRunning) this._probe();
     }
-    this._scheduleRetry(blocked);
+    this._scheduleRetry(slowly);
   }
 
   // A browser reports a refused handshake like a refused connection, and
