@@ -48,8 +48,8 @@ PORT_SUGGESTION_RANGE = 20
 class LockInfo(NamedTuple):
     """The owner's process ID and port, as written in the lock file.
 
-    :param tray: whether the owner shows a tray icon; ``None`` until it
-        knows, and in files written by versions that did not record it.
+    :param tray: whether the owner shows a tray icon; ``None`` until the
+        owner has recorded it, and in files of versions that did not.
     """
 
     pid: int

@@ -200,7 +200,7 @@ class Monitor:
             readers = pcsc.list_readers(context)
             self._sync_readers(readers)
             if first_list:
-                # The service answered on the new context, so the outage is
+                # The service listed readers on the new context, so the outage is
                 # over and the next one starts again at the shortest delay.
                 # The readers are announced first, so clients that see the
                 # service available never see a passing "no readers" state.
