@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from e2e.support import agent_environment
 
 from trayagent import __version__
 from trayagent.instance import (
@@ -202,15 +203,6 @@ def resetting_listener() -> Iterator[int]:
     listener.shutdown(socket.SHUT_RDWR)
     listener.close()
     thread.join()
-
-
-def agent_environment(home: Path) -> dict[str, str]:
-    """The environment of an agent whose folders are under ``home``."""
-    environment = dict(os.environ)
-    environment["TRAYAGENT_CONFIG_DIR"] = str(home / "config")
-    environment["TRAYAGENT_LOG_DIR"] = str(home / "logs")
-    environment.pop("DISPLAY", None)
-    return environment
 
 
 @pytest.fixture(scope="module")

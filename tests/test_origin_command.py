@@ -6,7 +6,6 @@ no PC/SC service is needed.
 """
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e.support import agent_environment, free_port
 
 START_TIMEOUT = 15.0
 LOOPBACK_TEXT = (
@@ -25,24 +25,10 @@ LOOPBACK_TEXT = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def environment(home: Path) -> dict[str, str]:
-    variables = dict(os.environ)
-    variables["TRAYAGENT_CONFIG_DIR"] = str(home / "config")
-    variables["TRAYAGENT_LOG_DIR"] = str(home / "logs")
-    variables.pop("DISPLAY", None)
-    return variables
-
-
 def origins(home: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "trayagent", "origins", *args],
-        env=environment(home),
+        env=agent_environment(home),
         capture_output=True,
         text=True,
         timeout=30,
@@ -73,7 +59,7 @@ def agent_home(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     write_settings(tmp_path, settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "trayagent", "--headless", "--simulate"],
-        env=environment(tmp_path),
+        env=agent_environment(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -57,6 +57,15 @@ def validate_message(message: dict[str, Any]) -> None:
     _VALIDATORS[kind].validate(message)
 
 
+def agent_environment(home: Path) -> dict[str, str]:
+    """Return the environment of a trayagent process with its folders in ``home``."""
+    environment = dict(os.environ)
+    environment["TRAYAGENT_CONFIG_DIR"] = str(home / "config")
+    environment["TRAYAGENT_LOG_DIR"] = str(home / "logs")
+    environment.pop("DISPLAY", None)
+    return environment
+
+
 def free_port() -> int:
     """Return a TCP port that is free on 127.0.0.1 right now."""
     with socket.socket() as probe:

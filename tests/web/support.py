@@ -20,6 +20,7 @@ from aiohttp import web
 from e2e.support import AgentProcess, free_port
 
 from trayagent.server.thread import ServerThread
+from trayagent.simcard import PEOPLE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CLIENT_JS = REPOSITORY / "trayagent" / "server" / "static" / "client.js"
@@ -76,6 +77,29 @@ def keep_screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def field(page: Any, name: str) -> str:
+    """Return the text of the test page's field ``name``."""
+    return page.text_content(f'[data-field="{name}"]')
+
+
+def assert_test_page_shows_jaidee(page: Any, reader: str, timeout_ms: int) -> None:
+    """Wait for the test page to show the photo, then check the test card "jaidee".
+
+    The expected values are the fictional person's, as the agent decodes them.
+    """
+    page.wait_for_selector('#photo[src^="data:image/jpeg"]', timeout=timeout_ms)
+    page.wait_for_function(
+        "() => document.querySelector('#photo').naturalWidth > 0", timeout=timeout_ms
+    )
+    assert page.get_attribute("#state", "data-state") == "card-in"
+    assert field(page, "citizen_id") == PEOPLE["jaidee"].citizen_id
+    assert field(page, "name_th") == "นายทดสอบ ใจดี"
+    assert field(page, "name_en") == "Mr. Test Jaidee"
+    assert field(page, "birth_date") == "1987-01-15"
+    assert field(page, "reader") == reader
+    assert "กรุงเทพมหานคร" in field(page, "address")
 
 
 def post(url: str, body: dict | None = None) -> int:

@@ -12,7 +12,13 @@ from trayagent.simcard import PEOPLE
 from trayagent.simulator import SIMULATED_READER
 
 from .conftest import OTHER_HOST
-from .support import REPOSITORY, keep_screenshot, post
+from .support import (
+    REPOSITORY,
+    assert_test_page_shows_jaidee,
+    field,
+    keep_screenshot,
+    post,
+)
 
 TIMEOUT_MS = 10_000
 JAIDEE = PEOPLE["jaidee"]
@@ -36,28 +42,13 @@ def photo_loaded(page, selector: str) -> bool:
     )
 
 
-def field(page, name: str) -> str:
-    return page.text_content(f'[data-field="{name}"]')
-
-
 def test_test_page_shows_card_and_photo(agent, page):
     page.goto(agent_url(agent, "/"))
     page.wait_for_selector('#state[data-state="ready"]', timeout=TIMEOUT_MS)
     page.wait_for_selector("#simulator:not([hidden])", timeout=TIMEOUT_MS)
 
     insert(agent, "jaidee")
-    page.wait_for_selector('#photo[src^="data:image/jpeg"]', timeout=TIMEOUT_MS)
-    page.wait_for_function(
-        "() => document.querySelector('#photo').naturalWidth > 0", timeout=TIMEOUT_MS
-    )
-
-    assert page.get_attribute("#state", "data-state") == "card-in"
-    assert field(page, "citizen_id") == JAIDEE.citizen_id
-    assert field(page, "name_th") == "นายทดสอบ ใจดี"
-    assert field(page, "name_en") == "Mr. Test Jaidee"
-    assert field(page, "birth_date") == "1987-01-15"
-    assert field(page, "reader") == SIMULATED_READER
-    assert "กรุงเทพมหานคร" in field(page, "address")
+    assert_test_page_shows_jaidee(page, SIMULATED_READER, TIMEOUT_MS)
     assert photo_loaded(page, "#photo")
     assert "card.read" in page.text_content("#log")
     assert "(simulated)" in page.text_content("#agent")

@@ -14,7 +14,7 @@ from e2e.support import AgentProcess
 
 from trayagent.simcard import PEOPLE, SimulatedCard
 
-from .support import keep_screenshot, start_pcsc_agent
+from .support import assert_test_page_shows_jaidee, keep_screenshot, start_pcsc_agent
 
 READER = "Test Reader 00 00"
 TIMEOUT_MS = 15_000  # a card over vpcd takes about 1.5 s to read, more on CI
@@ -35,27 +35,12 @@ def pcsc_agent(
     assert_no_personal_data(agent.log_text())
 
 
-def field(page, name: str) -> str:
-    return page.text_content(f'[data-field="{name}"]')
-
-
 def test_test_page_shows_card_from_pcscd(pcsc_agent, slot0, page):
     page.goto(f"http://127.0.0.1:{pcsc_agent.port}/")
     page.wait_for_selector('#state[data-state="ready"]', timeout=TIMEOUT_MS)
 
     slot0.insert(SimulatedCard(JAIDEE))
-    page.wait_for_selector('#photo[src^="data:image/jpeg"]', timeout=TIMEOUT_MS)
-    page.wait_for_function(
-        "() => document.querySelector('#photo').naturalWidth > 0", timeout=TIMEOUT_MS
-    )
-
-    assert page.get_attribute("#state", "data-state") == "card-in"
-    assert field(page, "citizen_id") == JAIDEE.citizen_id
-    assert field(page, "name_th") == "นายทดสอบ ใจดี"
-    assert field(page, "name_en") == "Mr. Test Jaidee"
-    assert field(page, "birth_date") == "1987-01-15"
-    assert field(page, "reader") == READER
-    assert "กรุงเทพมหานคร" in field(page, "address")
+    assert_test_page_shows_jaidee(page, READER, TIMEOUT_MS)
     assert "(simulated)" not in page.text_content("#agent")
     assert page.is_hidden("#simulator")
     status = page.evaluate("async () => (await fetch('/api/status')).json()")
