@@ -183,7 +183,7 @@ def make_agent(arguments: argparse.Namespace) -> "Agent | int":
 
     if arguments.headless:
         # Recorded before the server listens, so a second start that finds
-        # this agent already knows it has no tray icon.
+        # this agent can tell at once that it shows no tray icon.
         record_tray(False)
     options = RunOptions(headless=arguments.headless, simulate=arguments.simulate)
     return Agent(saved, settings, settings_file, options)

@@ -51,9 +51,9 @@ async def _series(rig: Rig, agent: Agent, count: int) -> dict:
     try:
         rejected = await _extra_connection_status(agent.ws_url)
         for _ in range(rig.options.trials):
-            # A full collection in this process holds all its clients for
+            # A full collection in this process pauses all its clients for
             # 35 to 60 ms with 100 clients, which showed up as the spread of
-            # one message in 30; collect between insertions instead.
+            # one message in 30. So collect between insertions instead.
             gc.collect()
             gc.disable()
             try:

@@ -2,12 +2,12 @@
 
 import pytest
 
+from trayagent.card import layout
 from trayagent.card.ids import (
     citizen_id_check_digit,
     is_valid_citizen_id,
     parse_card_number,
 )
-from trayagent.card import layout
 from trayagent.card.personal import decode_personal_data, parse_gender
 
 from .cards import TEST_PERSON, text_field

@@ -150,7 +150,9 @@ def test_service_loss_sends_only_unavailable(hub):
     hub.handle(events.ServiceChanged(ServiceState.UNAVAILABLE, "SERVICE_UNAVAILABLE"))
     hub.handle(events.CardRemoved(READER, 1))
     hub.handle(events.ReaderRemoved(READER))
-    states = [message["state"] for message in client.sent if message["type"] == "service"]
+    states = [
+        message["state"] for message in client.sent if message["type"] == "service"
+    ]
     assert states == ["unavailable"]
 
 

@@ -72,8 +72,8 @@ class _Slot:
     counter: int = 0
     mute: bool = False  # the card gave no ATR
     job: ReadFuture | None = None
-    # The code of a read that showed the card is not a Thai ID card; later
-    # requests get it back without a command sent to the card.
+    # The error code of a read that found the card is not a Thai ID card.
+    # Later read requests get this code, and no command goes to the card.
     rejection: str | None = None
 
 

@@ -17,7 +17,7 @@ The policy, in order:
    the block-list are rejected. Any other origin waits for staff to allow
    or block it in the tray (a WebSocket is held open, a REST request gets
    403); without a tray, or when ``MAX_PENDING_ORIGINS`` sites wait
-   already, it is rejected and the log says how to allow it.
+   already, it is rejected and the log names the command that allows it.
 3. A request without ``Origin`` comes from a program on this PC, or from a
    browser navigating or loading a subresource. Browsers mark the latter
    with ``Sec-Fetch-Site``: values other than ``none`` (typed or bookmarked
